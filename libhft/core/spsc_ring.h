@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// Bounded lock-free single-producer single-consumer ring with preallocated slots.
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+namespace hft::core {
+
+template <typename T> class SpscRing {
+  static_assert(std::is_trivially_copyable_v<T>, "slots are copied without constructors");
+
+public:
+  // Capacity is rounded up to a power of two so the index wraps with a mask.
+  explicit SpscRing(std::size_t capacity) : mask_(roundUp(capacity) - 1) {
+    slots_ = std::make_unique<T[]>(mask_ + 1);
+  }
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  // Producer only.
+  [[nodiscard]] bool tryPush(const T& value) noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed); // only we write head_
+    if (head - tailCache_ > mask_) {
+      // acquire: the consumer's reads of the slots it freed happen before we overwrite them.
+      tailCache_ = tail_.load(std::memory_order_acquire);
+      if (head - tailCache_ > mask_)
+        return false;
+    }
+    slots_[head & mask_] = value;
+    // release: the slot's contents are visible before the consumer sees the new head.
+    head_.store(head + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Consumer only.
+  [[nodiscard]] bool tryPop(T& out) noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_relaxed); // only we write tail_
+    if (tail == headCache_) {
+      // acquire: pairs with the producer's release so the slot's contents are visible.
+      headCache_ = head_.load(std::memory_order_acquire);
+      if (tail == headCache_)
+        return false;
+    }
+    out = slots_[tail & mask_];
+    // release: our read of the slot happens before the producer may reuse it.
+    tail_.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+  // Approximate when called concurrently; exact when both sides are idle.
+  [[nodiscard]] std::size_t size() const noexcept {
+    return head_.load(std::memory_order_acquire) - tail_.load(std::memory_order_acquire);
+  }
+
+private:
+  static std::size_t roundUp(std::size_t n) {
+    std::size_t p = 2;
+    while (p < n)
+      p <<= 1;
+    return p;
+  }
+
+  // Each index on its own cache line: producer and consumer must not false-share.
+  alignas(64) std::atomic<std::size_t> head_{0};
+  std::size_t tailCache_ = 0; // producer's copy of tail_, refreshed only when the ring looks full
+  alignas(64) std::atomic<std::size_t> tail_{0};
+  std::size_t headCache_ = 0; // consumer's copy of head_, refreshed only when it looks empty
+  alignas(64) std::size_t mask_;
+  std::unique_ptr<T[]> slots_;
+};
+
+} // namespace hft::core

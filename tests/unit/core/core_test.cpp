@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// Histogram percentiles against sorted samples; the SPSC ring across two threads.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "libhft/core/histogram.h"
+#include "libhft/core/spsc_ring.h"
+
+using hft::core::Histogram;
+using hft::core::SpscRing;
+
+TEST_CASE("histogram: values below 256 are exact") {
+  Histogram h;
+  for (std::uint64_t v = 1; v <= 200; ++v)
+    h.record(v);
+  CHECK(h.count() == 200);
+  CHECK(h.min() == 1);
+  CHECK(h.max() == 200);
+  CHECK(h.percentile(50) == 100);
+  CHECK(h.percentile(99) == 198);
+  CHECK(h.percentile(100) == 200);
+  CHECK(h.mean() == doctest::Approx(100.5));
+}
+
+TEST_CASE("histogram: percentiles match sorted samples within the bucket precision") {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> dist(8.0, 1.2); // ~3 us median, long tail
+  std::vector<std::uint64_t> samples;
+  Histogram h;
+  for (int i = 0; i < 100000; ++i) {
+    const auto v = static_cast<std::uint64_t>(dist(rng)) + 1;
+    samples.push_back(v);
+    h.record(v);
+  }
+  std::sort(samples.begin(), samples.end());
+  for (double p : {50.0, 90.0, 99.0, 99.9, 100.0}) {
+    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * samples.size()));
+    const double exact = static_cast<double>(samples[rank - 1]);
+    const double got = static_cast<double>(h.percentile(p));
+    CHECK_MESSAGE(got >= exact, "p" << p);
+    CHECK_MESSAGE(got <= exact * (1.0 + 1.0 / 128.0) + 1.0, "p" << p);
+  }
+}
+
+TEST_CASE("histogram: bucket bounds cover every value exactly once") {
+  for (std::uint64_t v : {0ULL, 255ULL, 256ULL, 257ULL, 1000ULL, 123456789ULL, ~0ULL}) {
+    const auto i = Histogram::indexOf(v);
+    CHECK(Histogram::lowestOf(i) <= v);
+    CHECK(Histogram::highestOf(i) >= v);
+  }
+  for (std::size_t i = 1; i < Histogram::kBuckets; ++i)
+    CHECK(Histogram::lowestOf(i) == Histogram::highestOf(i - 1) + 1);
+}
+
+TEST_CASE("histogram: merge adds counts and keeps extremes") {
+  Histogram a, b;
+  a.record(10);
+  b.record(5000);
+  b.record(7);
+  a.merge(b);
+  CHECK(a.count() == 3);
+  CHECK(a.min() == 7);
+  CHECK(a.max() == 5000);
+}
+
+TEST_CASE("spsc ring: full and empty are reported, order is kept") {
+  SpscRing<int> r(4);
+  CHECK(r.capacity() == 4);
+  int out = 0;
+  CHECK_FALSE(r.tryPop(out));
+  for (int i = 0; i < 4; ++i)
+    CHECK(r.tryPush(i));
+  CHECK_FALSE(r.tryPush(99));
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(r.tryPop(out));
+    CHECK(out == i);
+  }
+  CHECK_FALSE(r.tryPop(out));
+}
+
+TEST_CASE("spsc ring: a million items cross threads in order and intact") {
+  SpscRing<std::uint64_t> r(1024);
+  constexpr std::uint64_t kCount = 1'000'000;
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < kCount; ++i)
+      while (!r.tryPush(i))
+        std::this_thread::yield();
+  });
+  std::uint64_t expected = 0;
+  std::uint64_t v = 0;
+  while (expected < kCount) {
+    if (r.tryPop(v)) {
+      REQUIRE(v == expected);
+      ++expected;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  producer.join();
+  CHECK(expected == kCount);
+}
