@@ -9,6 +9,8 @@
 #include <new>
 #include <type_traits>
 
+#include "libhft/core/mapped_region.h"
+
 namespace hft::core {
 
 template <typename T> class SpscRing {
@@ -16,9 +18,9 @@ template <typename T> class SpscRing {
 
 public:
   // Capacity is rounded up to a power of two so the index wraps with a mask.
-  explicit SpscRing(std::size_t capacity) : mask_(roundUp(capacity) - 1) {
-    slots_ = std::make_unique<T[]>(mask_ + 1);
-  }
+  explicit SpscRing(std::size_t capacity, const RegionOptions& memory = {})
+      : mask_(roundUp(capacity) - 1), region_(sizeof(T) * (mask_ + 1), memory),
+        slots_(static_cast<T*>(region_.data())) {}
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
 
@@ -36,6 +38,39 @@ public:
     head_.store(head + 1, std::memory_order_release);
     return true;
   }
+
+  // Producer only: a free slot to fill in place (nullptr when full), then publish().
+  // Saves copying a large slot when only part of it is used.
+  [[nodiscard]] T* claim() noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed); // only we write head_
+    if (head - tailCache_ > mask_) {
+      tailCache_ = tail_.load(std::memory_order_acquire); // as in tryPush
+      if (head - tailCache_ > mask_)
+        return nullptr;
+    }
+    return &slots_[head & mask_];
+  }
+  void publish() noexcept {
+    // release: the claimed slot's contents are visible before the new head.
+    head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // Consumer only: the oldest slot, read in place (nullptr when empty), then release().
+  [[nodiscard]] const T* front() noexcept {
+    const std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail == headCache_) {
+      headCache_ = head_.load(std::memory_order_acquire); // as in tryPop
+      if (tail == headCache_)
+        return nullptr;
+    }
+    return &slots_[tail & mask_];
+  }
+  void release() noexcept {
+    // release: our reads of the slot happen before the producer may reuse it.
+    tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  [[nodiscard]] bool onHugePages() const noexcept { return region_.onHugePages(); }
 
   // Consumer only.
   [[nodiscard]] bool tryPop(T& out) noexcept {
@@ -72,7 +107,8 @@ private:
   alignas(64) std::atomic<std::size_t> tail_{0};
   std::size_t headCache_ = 0; // consumer's copy of head_, refreshed only when it looks empty
   alignas(64) std::size_t mask_;
-  std::unique_ptr<T[]> slots_;
+  MappedRegion region_; // slots, mapped once; zero-filled so every page is resident
+  T* slots_;
 };
 
 } // namespace hft::core
