@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+// Reads hftd.toml with toml++: every key known, every type and range checked, errors located.
+#include "daemon/config/hftd_config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace hft::config {
+namespace {
+
+std::string where(const std::string& path, const toml::source_region& src) {
+  return path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+// Reads the keys of one table, remembering which it knows so the rest can be refused.
+class Section {
+public:
+  Section(const toml::table& root, std::string name, const std::string& path)
+      : name_(std::move(name)), path_(path) {
+    if (const toml::node* node = root.get(name_)) {
+      table_ = node->as_table();
+      if (!table_)
+        throw ConfigError(where(path_, node->source()) + ": [" + name_ +
+                          "] must be a table, e.g. '[" + name_ + "]' on a line of its own");
+    }
+  }
+
+  template <typename Int>
+  void integer(const char* key, Int& out, long long min, long long max) {
+    const toml::node* node = find(key);
+    if (!node)
+      return;
+    const auto* v = node->as_integer();
+    if (!v)
+      fail(*node, key, std::string("expected an integer, found ") + typeName(*node));
+    const long long x = v->get();
+    if (x < min || x > max)
+      fail(*node, key,
+           "value " + std::to_string(x) + " is out of range " + std::to_string(min) + ".." +
+               std::to_string(max));
+    out = static_cast<Int>(x);
+  }
+
+  void boolean(const char* key, bool& out) {
+    const toml::node* node = find(key);
+    if (!node)
+      return;
+    const auto* v = node->as_boolean();
+    if (!v)
+      fail(*node, key, std::string("expected true or false, found ") + typeName(*node));
+    out = v->get();
+  }
+
+  void string(const char* key, std::string& out, bool allowEmpty = false) {
+    const toml::node* node = find(key);
+    if (!node)
+      return;
+    const auto* v = node->as_string();
+    if (!v)
+      fail(*node, key, std::string("expected a string, found ") + typeName(*node));
+    if (!allowEmpty && v->get().empty())
+      fail(*node, key, "must not be empty");
+    out = v->get();
+  }
+
+  template <typename E>
+  void choice(const char* key, E& out, std::initializer_list<std::pair<const char*, E>> options) {
+    std::string text;
+    const toml::node* node = find(key);
+    if (!node)
+      return;
+    string(key, text);
+    std::string allowed;
+    for (const auto& [name, value] : options) {
+      if (text == name) {
+        out = value;
+        return;
+      }
+      allowed += (allowed.empty() ? "" : ", ") + std::string("\"") + name + "\"";
+    }
+    fail(*node, key, "\"" + text + "\" is not one of " + allowed);
+  }
+
+  // Refuses every key this section did not ask for.
+  void finish() const {
+    if (!table_)
+      return;
+    for (auto&& [k, v] : *table_) {
+      if (!known_.count(std::string(k.str())))
+        throw ConfigError(where(path_, k.source()) + ": [" + name_ + "] " + std::string(k.str()) +
+                          ": unknown key; see conf/hftd.toml for the keys of [" + name_ + "]");
+    }
+  }
+
+private:
+  const toml::node* find(const char* key) {
+    known_.insert(key);
+    return table_ ? table_->get(key) : nullptr;
+  }
+  static const char* typeName(const toml::node& node) {
+    switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    default: return "a date or time";
+    }
+  }
+  [[noreturn]] void fail(const toml::node& node, const char* key, const std::string& what) const {
+    throw ConfigError(where(path_, node.source()) + ": [" + name_ + "] " + key + ": " + what);
+  }
+
+  std::string name_;
+  const std::string& path_;
+  const toml::table* table_ = nullptr;
+  std::set<std::string> known_;
+};
+
+constexpr long long kU32 = std::numeric_limits<std::uint32_t>::max();
+constexpr long long kI64 = std::numeric_limits<std::int64_t>::max();
+
+} // namespace
+
+std::string_view describe(PollMode mode) noexcept {
+  return mode == PollMode::Busy ? "busy" : "yield";
+}
+
+std::string_view describe(Autostart autostart) noexcept {
+  switch (autostart) {
+  case Autostart::Never: return "never";
+  case Autostart::Always: return "always";
+  case Autostart::Interactive: return "interactive";
+  }
+  return "?";
+}
+
+HftdConfig parseConfig(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(where(path, e.source()) + ": " + std::string(e.description()) +
+                      " (TOML syntax error)");
+  }
+  static const std::set<std::string> kSections = {"exchange", "cpu",  "session", "control",
+                                                  "log",      "risk", "strategy"};
+  for (auto&& [k, v] : root)
+    if (!kSections.count(std::string(k.str())))
+      throw ConfigError(where(path, k.source()) + ": " + std::string(k.str()) +
+                        ": unknown section or key; the file has the sections [exchange], "
+                        "[cpu], [session], [control], [log], [risk] and [strategy]");
+
+  HftdConfig c;
+  c.path = path;
+  {
+    Section s(root, "exchange", path);
+    s.string("host", c.exchange.host);
+    s.integer("port", c.exchange.port, 1, 65535);
+    s.string("interface", c.exchange.interface);
+    s.string("account", c.exchange.account);
+    s.integer("heartbeat_ms", c.exchange.heartbeatMs, 50, 60000);
+    s.integer("connect_timeout_ms", c.exchange.connectTimeoutMs, 10, 60000);
+    s.integer("reconnect_initial_ms", c.exchange.reconnectInitialMs, 1, 60000);
+    s.integer("reconnect_max_ms", c.exchange.reconnectMaxMs, 1, 600000);
+    s.finish();
+  }
+  {
+    Section s(root, "cpu", path);
+    s.integer("network_core", c.cpu.networkCore, 0, 4095);
+    s.integer("strategy_core", c.cpu.strategyCore, 0, 4095);
+    s.choice("poll_mode", c.cpu.pollMode, {{"busy", PollMode::Busy}, {"yield", PollMode::Yield}});
+    s.integer("fifo_priority", c.cpu.fifoPriority, 0, 99);
+    s.boolean("lock_memory", c.cpu.lockMemory);
+    s.boolean("huge_pages", c.cpu.hugePages);
+    s.finish();
+  }
+  {
+    Section s(root, "session", path);
+    s.choice("autostart", c.session.autostart,
+             {{"never", Autostart::Never},
+              {"always", Autostart::Always},
+              {"interactive", Autostart::Interactive}});
+    s.integer("duration_sec", c.session.durationSec, 0, kU32);
+    s.string("directory", c.session.directory);
+    s.finish();
+  }
+  {
+    Section s(root, "control", path);
+    s.string("socket", c.control.socket);
+    s.integer("max_connections", c.control.maxConnections, 1, 1024);
+    s.integer("idle_timeout_ms", c.control.idleTimeoutMs, 100, 3600000);
+    s.finish();
+  }
+  {
+    Section s(root, "log", path);
+    s.choice("level", c.log.level,
+             {{"trace", std::string("trace")},
+              {"debug", std::string("debug")},
+              {"info", std::string("info")},
+              {"warn", std::string("warn")},
+              {"error", std::string("error")}});
+    s.finish();
+  }
+  {
+    Section s(root, "risk", path);
+    s.integer("max_order_qty", c.risk.maxOrderQty, 1, kU32);
+    s.integer("max_position", c.risk.maxPosition, 0, kI64);
+    s.integer("max_open_orders", c.risk.maxOpenOrders, 1, 4096);
+    s.integer("max_orders_per_second", c.risk.maxOrdersPerSecond, 1,
+              risk::kMaxOrdersPerSecondLimit);
+    s.integer("price_band_bps", c.risk.priceBandBps, 1, 100000);
+    s.finish();
+  }
+  {
+    Section s(root, "strategy", path);
+    s.integer("lookback", c.strategy.lookback, 2, 64);
+    s.integer("threshold_ticks", c.strategy.thresholdTicks, 1, 1000000);
+    s.integer("order_qty", c.strategy.orderQty, 1, kU32);
+    long long cooldownMs = static_cast<long long>(c.strategy.cooldownNs / 1'000'000);
+    s.integer("cooldown_ms", cooldownMs, 0, 3600000);
+    c.strategy.cooldownNs = static_cast<std::uint64_t>(cooldownMs) * 1'000'000ULL;
+    s.integer("tick_size", c.strategy.tickSize, 1, kI64);
+    s.integer("max_position", c.strategy.maxPosition, 0, kI64);
+    s.boolean("ioc", c.strategy.ioc);
+    s.integer("aggress_ticks", c.strategy.aggressTicks, 0, 1000);
+    s.finish();
+  }
+  validate(c);
+  return c;
+}
+
+void validate(const HftdConfig& c) {
+  const std::string file = c.path.empty() ? "configuration" : c.path;
+  if (c.cpu.networkCore == c.cpu.strategyCore)
+    throw ConfigError(file + ": [cpu] network_core and strategy_core are both " +
+                      std::to_string(c.cpu.networkCore) +
+                      ": the two workers each need a core of their own");
+  if (c.exchange.reconnectMaxMs < c.exchange.reconnectInitialMs)
+    throw ConfigError(file + ": [exchange] reconnect_max_ms (" +
+                      std::to_string(c.exchange.reconnectMaxMs) +
+                      ") is below reconnect_initial_ms (" +
+                      std::to_string(c.exchange.reconnectInitialMs) + ")");
+  if (c.strategy.orderQty > c.risk.maxOrderQty)
+    throw ConfigError(file + ": [strategy] order_qty (" + std::to_string(c.strategy.orderQty) +
+                      ") exceeds [risk] max_order_qty (" + std::to_string(c.risk.maxOrderQty) +
+                      "): every order would be refused");
+  if (c.session.directory.empty() || c.session.directory.front() != '/')
+    throw ConfigError(file + ": [session] directory must be an absolute path");
+  if (c.control.socket.empty() || c.control.socket.front() != '/')
+    throw ConfigError(file + ": [control] socket must be an absolute path");
+}
+
+HftdConfig loadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw ConfigError(path + ": cannot read the configuration file (" +
+                      std::string(std::strerror(errno)) +
+                      "); pass --config FILE or install conf/hftd.toml to /etc/hft/hftd.toml");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseConfig(buffer.str(), path);
+}
+
+ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
+  ReloadPlan plan;
+  auto note = [](std::vector<std::string>& list, bool changed, const char* name) {
+    if (changed)
+      list.emplace_back(name);
+  };
+  // Applied at run time: the strategy thread picks these up between events.
+  note(plan.applied, a.risk.maxOrderQty != b.risk.maxOrderQty, "risk.max_order_qty");
+  note(plan.applied, a.risk.maxPosition != b.risk.maxPosition, "risk.max_position");
+  note(plan.applied, a.risk.maxOpenOrders != b.risk.maxOpenOrders, "risk.max_open_orders");
+  note(plan.applied, a.risk.maxOrdersPerSecond != b.risk.maxOrdersPerSecond,
+       "risk.max_orders_per_second");
+  note(plan.applied, a.risk.priceBandBps != b.risk.priceBandBps, "risk.price_band_bps");
+  note(plan.applied, a.strategy.lookback != b.strategy.lookback, "strategy.lookback");
+  note(plan.applied, a.strategy.thresholdTicks != b.strategy.thresholdTicks,
+       "strategy.threshold_ticks");
+  note(plan.applied, a.strategy.orderQty != b.strategy.orderQty, "strategy.order_qty");
+  note(plan.applied, a.strategy.cooldownNs != b.strategy.cooldownNs, "strategy.cooldown_ms");
+  note(plan.applied, a.strategy.tickSize != b.strategy.tickSize, "strategy.tick_size");
+  note(plan.applied, a.strategy.maxPosition != b.strategy.maxPosition, "strategy.max_position");
+  note(plan.applied, a.strategy.ioc != b.strategy.ioc, "strategy.ioc");
+  note(plan.applied, a.strategy.aggressTicks != b.strategy.aggressTicks, "strategy.aggress_ticks");
+  note(plan.applied, a.log.level != b.log.level, "log.level");
+  note(plan.applied, a.session.durationSec != b.session.durationSec, "session.duration_sec");
+  note(plan.applied, a.session.directory != b.session.directory, "session.directory");
+  note(plan.applied, a.exchange.host != b.exchange.host || a.exchange.port != b.exchange.port,
+       "exchange.host/port (next session)");
+  note(plan.applied, a.exchange.account != b.exchange.account, "exchange.account (next session)");
+  note(plan.applied, a.exchange.heartbeatMs != b.exchange.heartbeatMs,
+       "exchange.heartbeat_ms (next session)");
+  // Fixed at start-up: threads, pinning, memory and the control socket.
+  note(plan.needsRestart, a.cpu.networkCore != b.cpu.networkCore, "cpu.network_core");
+  note(plan.needsRestart, a.cpu.strategyCore != b.cpu.strategyCore, "cpu.strategy_core");
+  note(plan.needsRestart, a.cpu.pollMode != b.cpu.pollMode, "cpu.poll_mode");
+  note(plan.needsRestart, a.cpu.fifoPriority != b.cpu.fifoPriority, "cpu.fifo_priority");
+  note(plan.needsRestart, a.cpu.lockMemory != b.cpu.lockMemory, "cpu.lock_memory");
+  note(plan.needsRestart, a.cpu.hugePages != b.cpu.hugePages, "cpu.huge_pages");
+  note(plan.needsRestart, a.control.socket != b.control.socket, "control.socket");
+  note(plan.needsRestart, a.control.maxConnections != b.control.maxConnections,
+       "control.max_connections");
+  note(plan.needsRestart, a.control.idleTimeoutMs != b.control.idleTimeoutMs,
+       "control.idle_timeout_ms");
+  note(plan.needsRestart, a.exchange.interface != b.exchange.interface, "exchange.interface");
+  note(plan.needsRestart, a.session.autostart != b.session.autostart, "session.autostart");
+  return plan;
+}
+
+} // namespace hft::config

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// hftd's configuration: the TOML file (conf/hftd.toml documents every key) and its checks.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/risk/risk_checker.h"
+#include "daemon/strategy/momentum_strategy.h"
+
+namespace hft::config {
+
+enum class PollMode : std::uint8_t { Busy, Yield };
+enum class Autostart : std::uint8_t { Never, Always, Interactive };
+enum class MdTransport : std::uint8_t { Tcp };
+
+[[nodiscard]] std::string_view describe(PollMode mode) noexcept;
+[[nodiscard]] std::string_view describe(Autostart autostart) noexcept;
+
+struct ExchangeConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9000;
+  std::string interface = "lo";
+  std::string account = "hft";
+  std::uint32_t heartbeatMs = 1000;
+  std::uint32_t connectTimeoutMs = 2000;
+  std::uint32_t reconnectInitialMs = 100;
+  std::uint32_t reconnectMaxMs = 5000;
+};
+
+struct CpuConfig {
+  int networkCore = 6;
+  int strategyCore = 7;
+  PollMode pollMode = PollMode::Busy;
+  int fifoPriority = 0; // 0 = normal scheduling; 1..99 = SCHED_FIFO for the two workers
+  bool lockMemory = true;
+  bool hugePages = true;
+};
+
+struct SessionConfig {
+  Autostart autostart = Autostart::Interactive;
+  std::uint32_t durationSec = 0; // 0 = until stop-session or shutdown
+  std::string directory = "/var/lib/hft/sessions";
+};
+
+struct ControlConfig {
+  std::string socket = "/run/hftd/control.sock";
+  std::uint32_t maxConnections = 16;
+  std::uint32_t idleTimeoutMs = 5000;
+};
+
+struct LogConfig {
+  std::string level = "info"; // trace, debug, info, warn, error
+};
+
+struct HftdConfig {
+  ExchangeConfig exchange;
+  CpuConfig cpu;
+  SessionConfig session;
+  ControlConfig control;
+  LogConfig log;
+  risk::RiskLimits risk;
+  strategy::StrategyParams strategy;
+  std::string path; // the file it came from; "" for built-in defaults
+};
+
+// A refused configuration: the message names the file, line, column and key, and the fix.
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses and validates a whole file. Throws ConfigError.
+[[nodiscard]] HftdConfig loadConfig(const std::string& path);
+// Same for text already read (`path` is only for messages).
+[[nodiscard]] HftdConfig parseConfig(std::string_view text, const std::string& path);
+// Cross-field checks (also run after command-line overrides). Throws ConfigError.
+void validate(const HftdConfig& config);
+
+// What a reload may change while running; everything else needs a restart.
+struct ReloadPlan {
+  std::vector<std::string> applied;
+  std::vector<std::string> needsRestart;
+};
+[[nodiscard]] ReloadPlan planReload(const HftdConfig& running, const HftdConfig& next);
+
+} // namespace hft::config

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+// The strategy thread: books, decisions, risk, orders and positions.
+#include "daemon/engine/strategy_worker.h"
+
+#include <cstring>
+
+#include "libhft/core/clock.h"
+#include "libhft/core/cpu.h"
+
+namespace hft::engine {
+
+using namespace hft::protocol;
+
+namespace {
+constexpr int kSpinsBeforePark = 2000;
+constexpr int kParkTimeoutMs = 1;
+} // namespace
+
+StrategyWorker::StrategyWorker(SharedState& shared, const config::HftdConfig& config)
+    : shared_(shared), core_(config.cpu.strategyCore),
+      busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
+      fifoPriority_(config.cpu.fifoPriority), books_(std::make_unique<book::BookSet>()),
+      orders_(std::make_unique<order::OrderManager>()), risk_(config.risk),
+      strategy_(config.strategy) {}
+
+bool StrategyWorker::offerParams(const risk::RiskLimits& limits,
+                                 const strategy::StrategyParams& params) {
+  if (paramsPending_.load(std::memory_order_acquire))
+    return false;
+  pendingLimits_ = limits;
+  pendingParams_ = params;
+  // release: the two structs are written before the strategy thread may read them.
+  paramsPending_.store(true, std::memory_order_release);
+  return true;
+}
+
+void StrategyWorker::takeParams() noexcept {
+  // acquire: pairs with offerParams()' release.
+  if (!paramsPending_.load(std::memory_order_acquire))
+    return;
+  risk_.setLimits(pendingLimits_);
+  strategy_.setParams(pendingParams_);
+  paramsPending_.store(false, std::memory_order_release);
+}
+
+void StrategyWorker::log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b, std::int64_t c,
+                         std::uint64_t d) noexcept {
+  if (!shared_.strategyLog.tryPush(LogEvent{kind, a, b, c, d}))
+    bump(shared_.strategy.logDrops);
+}
+
+void StrategyWorker::resetForSession() noexcept {
+  // A session boundary, not the steady state: the one place this thread allocates.
+  orders_ = std::make_unique<order::OrderManager>();
+  books_ = std::make_unique<book::BookSet>();
+  strategy_.reset();
+  auto& c = shared_.strategy;
+  for (auto* counter : {&c.mdApplied, &c.acks, &c.fills, &c.partialFills, &c.rejects, &c.cancels,
+                        &c.expired, &c.cancelRejects, &c.riskRejects, &c.unknownSymbols,
+                        &c.unknownReports, &c.outboundDrops, &c.openOrders})
+    counter->store(0, std::memory_order_relaxed);
+  for (auto& s : shared_.symbols) {
+    s.active.store(false, std::memory_order_relaxed);
+    s.position.store(0, std::memory_order_relaxed);
+    s.realizedPnl.store(0.0, std::memory_order_relaxed);
+    s.unrealizedPnl.store(0.0, std::memory_order_relaxed);
+    s.mid.store(0.0, std::memory_order_relaxed);
+  }
+}
+
+void StrategyWorker::publishSymbol(std::uint32_t symbolId) noexcept {
+  if (symbolId >= kMaxPublishedSymbols)
+    return;
+  auto& p = shared_.symbols[symbolId];
+  const auto& positions = orders_->positions();
+  const book::OrderBook* book = books_->find(symbolId);
+  const std::int64_t mid = book ? book->mid() : 0;
+  constexpr auto r = std::memory_order_relaxed;
+  p.position.store(positions.position(symbolId), r);
+  p.realizedPnl.store(positions.realizedPnl(symbolId), r);
+  p.unrealizedPnl.store(mid ? positions.unrealizedPnl(symbolId, mid) : 0.0, r);
+  p.mid.store(static_cast<double>(mid) / kPriceScale, r);
+  p.active.store(true, std::memory_order_release);
+}
+
+void StrategyWorker::publishOrderCounters() noexcept {
+  const auto& o = orders_->counters();
+  auto& c = shared_.strategy;
+  constexpr auto r = std::memory_order_relaxed;
+  c.acks.store(o.acks, r);
+  c.fills.store(o.fills + o.partialFills, r);
+  c.partialFills.store(o.partialFills, r);
+  c.rejects.store(o.rejects, r);
+  c.cancels.store(o.cancels, r);
+  c.expired.store(o.expired, r);
+  c.cancelRejects.store(o.cancelRejects, r);
+  c.unknownReports.store(o.unknown + o.duplicates + o.inconsistent, r);
+  c.openOrders.store(orders_->openOrders(), r);
+}
+
+void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
+  const FrameView frame{event.frame, event.length, static_cast<std::uint16_t>(MsgType::MarketData)};
+  const auto head = frame.as<MarketDataHead>();
+  book::OrderBook* book = books_->find(head.symbolId);
+  if (!book) {
+    bump(shared_.strategy.unknownSymbols);
+    log(LogEvent::Kind::UnknownSymbol, head.symbolId);
+    return;
+  }
+  if (!book->applySnapshot(frame))
+    return;
+  const std::uint64_t bookNs = core::realtimeNs();
+  bump(shared_.strategy.mdApplied);
+  if (!shared_.tradingEnabled.load(std::memory_order_acquire)) {
+    publishSymbol(head.symbolId);
+    return;
+  }
+
+  const std::uint64_t nowMono = core::monotonicNs();
+  risk::OrderIntent intent;
+  const std::int64_t position = orders_->positions().position(head.symbolId);
+  if (strategy_.onBookUpdate(*book, head.symbolId, position, nowMono, head.header.timestamp,
+                             intent)) {
+    const auto verdict = risk_.check(
+        intent, position, orders_->openQty(head.symbolId, Side::Buy),
+        orders_->openQty(head.symbolId, Side::Sell), orders_->openOrders(), book->mid(), nowMono);
+    const std::uint64_t decidedNs = core::realtimeNs();
+    if (verdict != risk::RiskResult::Accepted) {
+      bump(shared_.strategy.riskRejects);
+      log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), head.symbolId);
+    } else if (OrderCommand* cmd = shared_.orders.claim()) {
+      const std::uint64_t clOrdId = orders_->nextClOrdId();
+      if (orders_->onOrderSent(clOrdId, intent, nowMono)) {
+        risk_.onOrderSent(nowMono);
+        *cmd = OrderCommand{OrderCommand::Kind::NewOrder,
+                            clOrdId,
+                            intent.symbolId,
+                            intent.side,
+                            intent.tif,
+                            intent.price,
+                            intent.qty,
+                            intent.mdTimestamp,
+                            event.rxNs,
+                            event.decodedNs,
+                            bookNs,
+                            decidedNs};
+        shared_.orders.publish();
+        shared_.networkParker.notify();
+        shared_.strategy.openOrders.store(orders_->openOrders(), std::memory_order_relaxed);
+      }
+    } else {
+      bump(shared_.strategy.outboundDrops);
+    }
+  }
+  publishSymbol(head.symbolId);
+}
+
+void StrategyWorker::onExecutionReport(const InboundEvent& event) noexcept {
+  ExecutionReport report;
+  std::memcpy(&report, event.frame, sizeof(report));
+  const auto outcome = orders_->onExecutionReport(report);
+  if (outcome != order::ReportOutcome::Applied)
+    log(LogEvent::Kind::OrderUnknownReport, report.clOrdId, static_cast<std::uint64_t>(outcome));
+  publishOrderCounters();
+  publishSymbol(report.symbolId);
+}
+
+void StrategyWorker::cancelAllOpen() noexcept {
+  std::uint64_t count = 0;
+  orders_->forEachOpen([&](const order::Order& o) {
+    if (o.state == order::OrderState::PendingCancel || o.state == order::OrderState::PendingNew)
+      return; // a cancel is already on its way, or the ack will come first and we retry
+    OrderCommand* cmd = shared_.orders.claim();
+    if (!cmd) {
+      bump(shared_.strategy.outboundDrops);
+      return;
+    }
+    *cmd = OrderCommand{};
+    cmd->kind = OrderCommand::Kind::Cancel;
+    cmd->clOrdId = o.clOrdId;
+    cmd->symbolId = o.symbolId;
+    shared_.orders.publish();
+    ++count;
+  });
+  orders_->forEachOpen([&](const order::Order& o) {
+    if (o.state != order::OrderState::PendingCancel && o.state != order::OrderState::PendingNew)
+      (void)orders_->markCancelSent(o.clOrdId);
+  });
+  if (count) {
+    shared_.networkParker.notify();
+    log(LogEvent::Kind::KillSwitchCancels, count);
+  }
+}
+
+void StrategyWorker::run() noexcept {
+  core::nameThisThread("hft-strategy");
+  if (fifoPriority_ > 0)
+    (void)core::setFifoPriority(fifoPriority_);
+  (void)core::pinThisThread(core_);
+  int idleSpins = 0;
+  bool cancelPending = false;
+  while (!shared_.stop.load(std::memory_order_relaxed)) {
+    if (!shared_.stallStrategy.load(std::memory_order_relaxed))
+      bump(shared_.strategy.beats);
+
+    const std::uint64_t generation = shared_.sessionGeneration.load(std::memory_order_acquire);
+    if (generation != generation_) {
+      generation_ = generation;
+      resetForSession();
+      // release: the control thread waits for this before it lets the session trade.
+      shared_.strategyGeneration.store(generation, std::memory_order_release);
+    }
+
+    bool didWork = false;
+    if (const InboundEvent* event = shared_.inbound.front()) {
+      switch (event->kind) {
+      case InboundEvent::Kind::MarketData: onMarketData(*event); break;
+      case InboundEvent::Kind::ExecutionReport: onExecutionReport(*event); break;
+      case InboundEvent::Kind::LoggedOn: break;
+      case InboundEvent::Kind::Disconnected:
+        // The exchange cancels every resting order of a closed connection (protocol rule 4).
+        orders_->onSessionClosed();
+        publishOrderCounters();
+        break;
+      }
+      shared_.inbound.release();
+      didWork = true;
+    }
+
+    // Kill switch on, or a stop-session: cancel what is open, once per request, and again
+    // for orders that were still unacknowledged the first time.
+    const bool kill = shared_.killSwitch.load(std::memory_order_acquire);
+    if (kill != killSwitchSeen_) {
+      killSwitchSeen_ = kill;
+      risk_.setKillSwitch(kill);
+      cancelPending = kill;
+    }
+    const std::uint64_t cancelAll = shared_.cancelAllGeneration.load(std::memory_order_acquire);
+    if (cancelAll != cancelAllSeen_) {
+      cancelAllSeen_ = cancelAll;
+      cancelPending = true;
+    }
+    if (cancelPending && !didWork) {
+      cancelAllOpen();
+      cancelPending = false;
+      orders_->forEachOpen([&](const order::Order& o) {
+        if (o.state == order::OrderState::PendingNew)
+          cancelPending = true;
+      });
+    }
+    takeParams();
+
+    if (didWork) {
+      idleSpins = 0;
+      continue;
+    }
+    if (busyPoll_) {
+      __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
+      continue;
+    }
+    if (++idleSpins < kSpinsBeforePark)
+      continue;
+    shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,
+                                kParkTimeoutMs);
+  }
+}
+
+} // namespace hft::engine

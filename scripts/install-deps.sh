@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs, with apt-get, everything hft needs to build, test and collect data on Debian 12.
+# Idempotent: installs only what is missing, and says so.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config cmake clang llvm lld
+  libsystemd-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libbpf-dev libxdp-dev
+  libnuma-dev doctest-dev libclang-rt-14-dev
+  # run and test
+  systemd python3 python3-numpy python3-matplotlib iproute2 procps util-linux passwd
+  xdp-tools
+  # data collection and benchmarks
+  sysstat linux-perf sockperf numactl ethtool
+  # linters the tests run
+  shellcheck flake8
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: needs root to run apt-get; run it with sudo" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
