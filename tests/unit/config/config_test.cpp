@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// hftd configuration: every error path names file, line, column and key; defaults match
+// the shipped conf/hftd.toml; reload planning; the command line.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "daemon/config/command_line.h"
+#include "daemon/config/hftd_config.h"
+
+using namespace hft::config;
+
+namespace {
+
+std::string errorOf(const std::string& text) {
+  try {
+    (void)parseConfig(text, "test.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("config: the shipped conf/hftd.toml is valid and equals the built-in defaults") {
+  const HftdConfig shipped = loadConfig(HFT_SOURCE_ROOT "/conf/hftd.toml");
+  const HftdConfig defaults;
+  const auto plan = planReload(defaults, shipped);
+  CHECK(plan.applied.empty());
+  CHECK(plan.needsRestart.empty());
+  CHECK(shipped.cpu.networkCore == 6);
+  CHECK(shipped.cpu.strategyCore == 7);
+  CHECK(shipped.risk.maxOrderQty == defaults.risk.maxOrderQty);
+  CHECK(shipped.strategy.cooldownNs == defaults.strategy.cooldownNs);
+  CHECK(shipped.session.autostart == Autostart::Interactive);
+}
+
+TEST_CASE("config: an unknown key is refused with file, line, column and key") {
+  const std::string e = errorOf("[cpu]\nnetwork_core = 1\nnetwrk_core = 2\n");
+  CHECK(contains(e, "test.toml:3:1"));
+  CHECK(contains(e, "netwrk_core"));
+  CHECK(contains(e, "unknown key"));
+}
+
+TEST_CASE("config: an unknown section is refused") {
+  const std::string e = errorOf("[cpus]\nnetwork_core = 1\n");
+  CHECK(contains(e, "test.toml:1:"));
+  CHECK(contains(e, "cpus"));
+}
+
+TEST_CASE("config: a wrong type is refused with its location") {
+  const std::string e = errorOf("[exchange]\nport = \"9000\"\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "port"));
+  CHECK(contains(e, "expected an integer, found a string"));
+  CHECK(contains(errorOf("[cpu]\nlock_memory = 1\n"), "expected true or false"));
+  CHECK(contains(errorOf("[exchange]\nhost = 127\n"), "expected a string"));
+  CHECK(contains(errorOf("cpu = 3\n"), "must be a table"));
+}
+
+TEST_CASE("config: out-of-range values and bad choices are refused") {
+  CHECK(contains(errorOf("[exchange]\nport = 70000\n"), "out of range 1..65535"));
+  CHECK(contains(errorOf("[cpu]\nfifo_priority = 100\n"), "fifo_priority"));
+  CHECK(contains(errorOf("[cpu]\npoll_mode = \"spin\"\n"), "\"spin\" is not one of"));
+  CHECK(contains(errorOf("[session]\nautostart = \"maybe\"\n"), "autostart"));
+  CHECK(contains(errorOf("[log]\nlevel = \"loud\"\n"), "level"));
+  CHECK(contains(errorOf("[risk]\nmax_orders_per_second = 100000\n"), "max_orders_per_second"));
+  CHECK(contains(errorOf("[exchange]\nhost = \"\"\n"), "must not be empty"));
+}
+
+TEST_CASE("config: a TOML syntax error is located") {
+  const std::string e = errorOf("[cpu]\nnetwork_core = = 1\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "syntax"));
+}
+
+TEST_CASE("config: cross-field checks") {
+  CHECK(contains(errorOf("[cpu]\nnetwork_core = 3\nstrategy_core = 3\n"), "both 3"));
+  CHECK(contains(errorOf("[strategy]\norder_qty = 500\n"), "exceeds [risk] max_order_qty"));
+  CHECK(contains(errorOf("[session]\ndirectory = \"relative\"\n"), "absolute"));
+  CHECK(contains(errorOf("[exchange]\nreconnect_initial_ms = 900\nreconnect_max_ms = 800\n"),
+                 "reconnect_max_ms"));
+}
+
+TEST_CASE("config: a missing file says how to fix it") {
+  try {
+    (void)loadConfig("/nonexistent/hftd.toml");
+    FAIL("expected ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(contains(e.what(), "/nonexistent/hftd.toml"));
+    CHECK(contains(e.what(), "--config"));
+  }
+}
+
+TEST_CASE("config: a reload applies risk and strategy, and names what needs a restart") {
+  const HftdConfig a;
+  HftdConfig b = a;
+  b.risk.maxOrderQty = 50;
+  b.strategy.thresholdTicks = 5;
+  b.cpu.networkCore = 2;
+  const auto plan = planReload(a, b);
+  CHECK(plan.applied.size() == 2);
+  CHECK(plan.applied[0] == "risk.max_order_qty");
+  REQUIRE(plan.needsRestart.size() == 1);
+  CHECK(plan.needsRestart[0] == "cpu.network_core");
+}
+
+TEST_CASE("command line: the seed's flags override the file") {
+  const auto cmd = parseCommandLine(
+      {"--interface", "lo", "--network-core", "0", "--strategy-core", "1", "-v", "--exchange",
+       "127.0.0.1:9100", "--poll-mode", "yield", "--idle", "--config",
+       HFT_SOURCE_ROOT "/conf/hftd.toml"});
+  const HftdConfig c = resolveConfig(cmd);
+  CHECK(c.cpu.networkCore == 0);
+  CHECK(c.cpu.strategyCore == 1);
+  CHECK(c.exchange.port == 9100);
+  CHECK(c.cpu.pollMode == PollMode::Yield);
+  CHECK(c.session.autostart == Autostart::Never);
+  CHECK(c.log.level == "debug");
+}
+
+TEST_CASE("command line: bad flags are usage errors that name the flag") {
+  auto usage = [](std::vector<std::string> args) {
+    try {
+      (void)parseCommandLine(args);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(contains(usage({"--bogus"}), "--bogus"));
+  CHECK(contains(usage({"--network-core", "x"}), "--network-core"));
+  CHECK(contains(usage({"--network-core"}), "needs a value"));
+  CHECK(contains(usage({"--exchange", "nohostport"}), "HOST:PORT"));
+  CHECK(contains(usage({"--poll-mode", "fast"}), "busy nor yield"));
+}
+
+TEST_CASE("command line: flags that break the configuration are config errors") {
+  const auto cmd = parseCommandLine({"--network-core", "1", "--strategy-core", "1", "--config",
+                                     HFT_SOURCE_ROOT "/conf/hftd.toml"});
+  CHECK_THROWS_AS((void)resolveConfig(cmd), ConfigError);
+}
