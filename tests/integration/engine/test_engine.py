@@ -1,0 +1,256 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""hftd against the real exchange-sim on loopback: a short session, counts that agree on both
+sides, a complete session directory whose journal reads back, and reconnection after the
+exchange dies. Every wait is on an event (a log line, a socket, a counter), never a fixed sleep.
+"""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+HFTD = os.environ["HFTD"]
+HFTCTL = os.environ["HFTCTL"]
+EXCHANGE_SIM = os.environ["EXCHANGE_SIM"]
+SOURCE_ROOT = os.environ["HFT_SOURCE_ROOT"]
+
+
+def worker_cores():
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise unittest.SkipTest("needs two CPUs to pin the two workers")
+    return cores[0], cores[1]
+
+
+class Proc:
+    """A child process whose stderr is collected line by line so tests can wait on it."""
+
+    def __init__(self, argv, env=None):
+        self.argv = argv
+        self.lines = []
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, env=env)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_line(self, needle, timeout=20, start=0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(start, len(self.lines)):
+                    if needle in self.lines[i]:
+                        return i, self.lines[i]
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and not self.reader.is_alive()):
+                    raise AssertionError("%s: no line with %r within %ss; output:\n%s" % (
+                        os.path.basename(self.argv[0]), needle, timeout,
+                        "\n".join(self.lines[-40:])))
+                self.cond.wait(min(left, 0.2))
+
+    def text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.reader.join(5)
+        return self.p.returncode
+
+
+def start_exchange(tmp, port=0, extra=()):
+    stats = os.path.join(tmp, "exchange_stats.json")
+    proc = Proc([EXCHANGE_SIM, "--port", str(port), "--tick-rate", "5", "--seed", "7",
+                 "--stats-file", stats] + list(extra))
+    _, line = proc.wait_line("Listening on port")
+    return proc, int(line.rsplit(" ", 1)[1]), stats
+
+
+def hftctl(sock, *args, check=True):
+    r = subprocess.run([HFTCTL, "--socket", sock] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    if check and r.returncode != 0:
+        raise AssertionError("hftctl %s: exit %d: %s %s" % (" ".join(args), r.returncode,
+                                                          r.stdout, r.stderr))
+    return r
+
+
+def stats(sock):
+    return json.loads(hftctl(sock, "stats", "--json").stdout)
+
+
+def wait_for(predicate, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def read_journal(path):
+    """Reads journal.bin as docs/session-data.md describes it, checking every CRC."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"HFTJRNL1", "bad journal header"
+    pos, records = 8, []
+    while pos < len(data):
+        length, crc = struct.unpack_from("<II", data, pos)
+        payload = data[pos + 8:pos + 8 + length]
+        assert len(payload) == length, "torn record at %d" % pos
+        assert zlib.crc32(payload) == crc, "checksum mismatch at %d" % pos
+        local_ns, direction, _, flen = struct.unpack_from("<QBBH", payload, 0)
+        records.append((local_ns, direction, payload[12:12 + flen]))
+        pos += 8 + length
+    return records
+
+
+class EngineTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hft-engine-")
+        self.sock = os.path.join(self.tmp, "control.sock")
+        self.sessions = os.path.join(self.tmp, "sessions")
+        self.procs = []
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop(signal.SIGKILL)
+        subprocess.run(["rm", "-rf", self.tmp])
+
+    def start_hftd(self, port, *extra):
+        net, strat = worker_cores()
+        proc = Proc([HFTD, "--config", os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
+                     "--interface", "lo", "--network-core", str(net), "--strategy-core",
+                     str(strat), "--poll-mode", "yield", "--exchange", "127.0.0.1:%d" % port,
+                     "--socket", self.sock, "--sessions-dir", self.sessions] + list(extra))
+        self.procs.append(proc)
+        proc.wait_line("Control socket listening")
+        return proc
+
+    def test_session_counts_agree_with_the_exchange_and_the_journal_reads_back(self):
+        exchange, port, exchange_stats = start_exchange(self.tmp)
+        self.procs.append(exchange)
+        hftd = self.start_hftd(port, "-v", "--start-session")
+        hftd.wait_line("Connected to exchange")
+        s = wait_for(lambda: (lambda x: x if x["fills"] >= 3 else None)(stats(self.sock)),
+                     "three fills")
+        self.assertGreater(s["rx_packets"], 0)
+        self.assertGreater(s["orders_sent"], 0)
+        summary = json.loads(hftctl(self.sock, "stop-session", "--json").stdout)
+        self.assertEqual(hftd.stop(), 0)
+        self.assertEqual(exchange.stop(), 0)
+
+        final = summary.get("stats", summary)
+        with open(exchange_stats) as f:
+            ex = json.load(f)
+        self.assertEqual(final["orders_sent"], ex["orders"], "orders: engine vs exchange")
+        engine_fill_reports = final["fills"]
+        self.assertEqual(engine_fill_reports, ex["fills"] + ex.get("partial_fills", 0),
+                         "fill reports: engine vs exchange")
+
+        sessions = os.listdir(self.sessions)
+        self.assertEqual(len(sessions), 1)
+        sdir = os.path.join(self.sessions, sessions[0])
+        for name in ("journal.bin", "latency.csv", "histograms.json", "stats.json"):
+            self.assertTrue(os.path.exists(os.path.join(sdir, name)), name)
+        records = read_journal(os.path.join(sdir, "journal.bin"))
+        sent = [r for r in records if r[1] == 0 and struct.unpack_from("<H", r[2], 2)[0] == 3]
+        reports = [r for r in records if r[1] == 1]
+        self.assertEqual(len(sent), final["orders_sent"])
+        # Positions agree with the fills the journal holds.
+        position = {}
+        for _, _, frame in reports:
+            (cl, oid, eid, sym, etype, side, rr, _r, px, lpx, lqty, cum, leaves,
+             _r2) = struct.unpack_from("<QQQIBBBBqqIIII", frame, 16)
+            if etype in (1, 2):
+                position[sym] = position.get(sym, 0) + (lqty if side == 0 else -lqty)
+        for sym in final["symbols"]:
+            self.assertEqual(sym["position"], position.get(sym["symbol_id"], 0),
+                             "symbol %d position vs journal fills" % sym["symbol_id"])
+        with open(os.path.join(sdir, "latency.csv")) as f:
+            rows = f.read().strip().split("\n")
+        self.assertEqual(len(rows) - 1, final["orders_sent"])
+        with open(os.path.join(sdir, "stats.json")) as f:
+            self.assertEqual(json.load(f)["orders_sent"], final["orders_sent"])
+        self.assertIn("RX packets", hftd.text())
+
+    def test_exchange_killed_mid_session_hftd_reconnects_when_it_returns(self):
+        exchange, port, _ = start_exchange(self.tmp)
+        hftd = self.start_hftd(port, "--start-session")
+        first, _ = hftd.wait_line("Connected to exchange")
+        wait_for(lambda: stats(self.sock)["md_messages"] > 10, "market data")
+        exchange.stop(signal.SIGKILL)
+        closed, _ = hftd.wait_line("Exchange connection closed", start=first + 1)
+        self.assertIsNone(hftd.p.poll(), "hftd must stay up")
+        self.assertIn(stats(self.sock)["state"], ("reconnecting", "connecting"))
+        exchange2, _, _ = start_exchange(self.tmp, port=port)
+        self.procs.append(exchange2)
+        hftd.wait_line("Connected to exchange", start=closed + 1, timeout=30)
+        s = wait_for(lambda: (lambda x: x if x["reconnects"] >= 1 else None)(stats(self.sock)),
+                     "a reconnect counted")
+        self.assertEqual(s["state"], "trading")
+        self.assertEqual(hftd.stop(), 0)
+
+    def test_start_session_fails_clearly_when_no_exchange_listens(self):
+        exchange, port, _ = start_exchange(self.tmp)
+        exchange.stop()
+        hftd = self.start_hftd(port, "--idle")
+        r = hftctl(self.sock, "start-session", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot start a session", r.stderr + r.stdout)
+        self.assertEqual(stats(self.sock)["state"], "idle")
+        self.assertEqual(hftd.stop(), 0)
+
+    def test_a_core_outside_the_allowed_set_is_refused_with_exit_78(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        bad = max(allowed) + 64
+        r = subprocess.run([HFTD, "--config", os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
+                            "--network-core", str(bad), "--strategy-core", str(allowed[0]),
+                            "--socket", self.sock],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("core %d" % bad, r.stderr)
+        self.assertIn("allowed", r.stderr)
+
+    def test_bad_flag_exit_2_and_bad_config_exit_78(self):
+        r = subprocess.run([HFTD, "--bogus"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--bogus", r.stderr)
+        bad = os.path.join(self.tmp, "bad.toml")
+        with open(bad, "w") as f:
+            f.write("[risk]\nmax_order_qty = \"many\"\n")
+        r = subprocess.run([HFTD, "--check-config", bad], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("bad.toml:2:", r.stderr)
+        r = subprocess.run([HFTD, "--check-config",
+                            os.path.join(SOURCE_ROOT, "conf", "hftd.toml")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
