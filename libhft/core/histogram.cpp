@@ -30,8 +30,10 @@ std::uint64_t Histogram::percentile(double percent) const noexcept {
     return 0;
   if (percent <= 0.0)
     return min_;
-  // Rank of the sample wanted, 1-based: the nearest-rank definition.
-  auto rank = static_cast<std::uint64_t>(std::ceil(percent / 100.0 * static_cast<double>(count_)));
+  // Rank of the sample wanted, 1-based: the nearest-rank definition, in integers (percent in
+  // thousandths) so that 99.9% of 1000 samples is rank 999, not 1000 by rounding.
+  const auto milli = static_cast<std::uint64_t>(std::llround(percent * 1000.0));
+  auto rank = (milli * count_ + 99'999) / 100'000;
   if (rank < 1)
     rank = 1;
   if (rank > count_)
