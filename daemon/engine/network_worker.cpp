@@ -2,6 +2,8 @@
 // The network thread: exchange socket in, orders out.
 #include "daemon/engine/network_worker.h"
 
+#include <sched.h>
+
 #include <cstring>
 
 #include "libhft/core/clock.h"
@@ -12,7 +14,7 @@ namespace hft::engine {
 using namespace hft::protocol;
 
 namespace {
-constexpr int kSpinsBeforePark = 2000;
+constexpr int kSpinsBeforePark = 200;
 constexpr int kParkTimeoutMs = 1; // heartbeats and reconnects are timed in milliseconds
 } // namespace
 
@@ -257,8 +259,10 @@ void NetworkWorker::run() noexcept {
       __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
       continue;
     }
-    if (++idleSpins < kSpinsBeforePark)
+    if (++idleSpins < kSpinsBeforePark) {
+      sched_yield(); // yield mode: whoever shares this core (the exchange, a monitor) runs now
       continue;
+    }
     shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; },
                                session_.fd(), kParkTimeoutMs);
   }

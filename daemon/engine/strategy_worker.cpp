@@ -2,6 +2,8 @@
 // The strategy thread: books, decisions, risk, orders and positions.
 #include "daemon/engine/strategy_worker.h"
 
+#include <sched.h>
+
 #include <cstring>
 
 #include "libhft/core/clock.h"
@@ -12,7 +14,7 @@ namespace hft::engine {
 using namespace hft::protocol;
 
 namespace {
-constexpr int kSpinsBeforePark = 2000;
+constexpr int kSpinsBeforePark = 200;
 constexpr int kParkTimeoutMs = 1;
 } // namespace
 
@@ -258,8 +260,10 @@ void StrategyWorker::run() noexcept {
       __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
       continue;
     }
-    if (++idleSpins < kSpinsBeforePark)
+    if (++idleSpins < kSpinsBeforePark) {
+      sched_yield(); // yield mode: whoever shares this core (the exchange, a monitor) runs now
       continue;
+    }
     shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,
                                 kParkTimeoutMs);
   }
