@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/engine/network_worker.h"
+#include "daemon/order/order_manager.h"
 #include "daemon/engine/strategy_worker.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
@@ -274,7 +275,13 @@ void Engine::formatLog(const LogEvent& e) {
     core::setLogOrderId(0);
     break;
   case Kind::OrderUnknownReport:
-    spdlog::warn("Execution report for unknown or inconsistent order {} (outcome {})", e.a, e.b);
+    if (static_cast<order::ReportOutcome>(e.b) == order::ReportOutcome::Inconsistent)
+      spdlog::critical("Execution report for order {} contradicts our state ({}): kill switch "
+                       "ON. Reconcile positions with the exchange, then `hftctl kill-switch off`",
+                       e.a, order::describe(static_cast<order::ReportOutcome>(e.b)));
+    else
+      spdlog::warn("Execution report for order {} ignored: {}", e.a,
+                   order::describe(static_cast<order::ReportOutcome>(e.b)));
     break;
   case Kind::RiskReject: {
     const std::uint64_t now = core::monotonicNs();

@@ -163,6 +163,10 @@ void StrategyWorker::onExecutionReport(const InboundEvent& event) noexcept {
   const auto outcome = orders_->onExecutionReport(report);
   if (outcome != order::ReportOutcome::Applied)
     log(LogEvent::Kind::OrderUnknownReport, report.clOrdId, static_cast<std::uint64_t>(outcome));
+  if (outcome == order::ReportOutcome::Inconsistent) {
+    // Our positions may no longer be the exchange's: stop trading until an operator looks.
+    shared_.killSwitch.store(true, std::memory_order_release);
+  }
   publishOrderCounters();
   publishSymbol(report.symbolId);
 }
