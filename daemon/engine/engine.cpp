@@ -102,6 +102,9 @@ Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
   core::RegionOptions memory;
   memory.hugePages = config_.cpu.hugePages;
   shared_ = std::make_unique<SharedState>(memory);
+  const bool parks = config_.cpu.pollMode == config::PollMode::Yield;
+  shared_->networkParker.setActive(parks);
+  shared_->strategyParker.setActive(parks);
   network_ = std::make_unique<NetworkWorker>(*shared_, config_);
   strategy_ = std::make_unique<StrategyWorker>(*shared_, config_);
   if (config_.cpu.hugePages && core::MappedRegion::hugePageFallbacks() > 0)
