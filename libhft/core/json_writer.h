@@ -2,6 +2,7 @@
 // A small streaming JSON writer for stats and reports (no dependency, strings escaped).
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -45,9 +46,10 @@ public:
   JsonWriter& value(double v) {
     if (!std::isfinite(v))
       return raw("null");
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
-    return raw(buf);
+    char buf[64];
+    // Shortest text that reads back to the same double: no PnL lost to rounding.
+    const auto result = std::to_chars(buf, buf + sizeof(buf), v);
+    return raw(std::string_view(buf, static_cast<std::size_t>(result.ptr - buf)));
   }
   template <typename T> JsonWriter& field(std::string_view k, const T& v) {
     key(k);
@@ -55,6 +57,7 @@ public:
   }
 
   [[nodiscard]] const std::string& str() const noexcept { return out_; }
+  [[nodiscard]] std::string take() { return std::move(out_); }
 
 private:
   JsonWriter& raw(std::string_view text) {
@@ -93,29 +96,42 @@ private:
     out_ += '\n';
     out_.append(2 * first_.size(), ' ');
   }
-  void string(std::string_view s) {
-    out_ += '"';
+  void string(std::string_view s) { appendQuoted(out_, s); }
+
+public:
+  // A JSON string literal, quotes included; control characters escaped as \u00XX.
+  static void appendQuoted(std::string& out, std::string_view s) {
+    out += '"';
     for (const char ch : s) {
       const auto c = static_cast<unsigned char>(ch);
       switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
-      case '\n': out_ += "\\n"; break;
-      case '\r': out_ += "\\r"; break;
-      case '\t': out_ += "\\t"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c == 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out_ += buf;
+          out += buf;
         } else {
-          out_ += ch;
+          out += ch;
         }
       }
     }
-    out_ += '"';
+    out += '"';
+  }
+  [[nodiscard]] static std::string quote(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    appendQuoted(out, s);
+    return out;
   }
 
+private:
   std::string out_;
   std::vector<bool> first_;
   bool afterKey_ = false;

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// The exchange's network side: one epoll thread serving every TCP session (logon, heartbeats,
+// orders, market data on a drift-free tick timer) and shutting down cleanly on SIGINT/SIGTERM.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exchange-sim/market/market_model.h"
+#include "exchange-sim/matching/matching_engine.h"
+#include "exchange-sim/server/output_buffer.h"
+#include "exchange-sim/server/sample_log.h"
+#include "libhft/core/fd.h"
+#include "libhft/core/histogram.h"
+#include "libhft/protocol/codec.h"
+#include "libhft/protocol/reassembler.h"
+
+namespace hft::server {
+
+struct ServerParams {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 9000;              // 0 picks an ephemeral port
+  std::uint32_t tickIntervalMs = 10;      // 0 = publish as fast as the sessions take it
+  std::uint32_t maxSessions = 64;         // concurrent connections, logged on or not
+  std::size_t outputBufferBytes = 1 << 20; // per session; overflowing it disconnects
+  std::uint32_t defaultHeartbeatMs = protocol::kDefaultHeartbeatMs;
+  std::uint32_t minHeartbeatMs = 50;      // requested intervals are clamped into [min, max]
+  std::uint32_t maxHeartbeatMs = 60'000;
+  std::vector<std::string> accounts;      // accounts allowed to log on; empty = any
+  std::uint32_t shutdownGraceMs = 1000;   // time to deliver LOGOUT before closing anyway
+  std::string samplesFile;                // "" = no per-order samples
+  std::size_t samplesCapacity = 65536;
+};
+
+// Why a connection ended.
+enum class CloseReason : std::uint8_t {
+  PeerClosed,
+  ClientLogout,
+  HeartbeatTimeout,
+  Malformed,
+  SlowConsumer,
+  SocketError,
+  ExchangeClosing,
+};
+
+[[nodiscard]] const char* describe(CloseReason reason) noexcept;
+
+struct ServerCounters {
+  std::uint64_t connections = 0;         // TCP connections accepted
+  std::uint64_t connectionsRefused = 0;  // closed at once: every session slot taken
+  std::uint64_t sessions = 0;            // logons accepted
+  std::uint64_t logonRejects = 0;
+  std::uint64_t disconnects = 0;         // connections closed, for whatever reason
+  std::uint64_t clientLogouts = 0;
+  std::uint64_t heartbeatTimeouts = 0;
+  std::uint64_t malformedFrames = 0;
+  std::uint64_t unknownFrames = 0;       // unknown msg_type: counted and skipped
+  std::uint64_t unexpectedFrames = 0;    // a known type the exchange never receives (e.g. MARKET_DATA)
+  std::uint64_t slowConsumerDisconnects = 0;
+  std::uint64_t socketErrors = 0;
+  std::uint64_t framesReceived = 0;
+  std::uint64_t framesSent = 0;
+  std::uint64_t bytesReceived = 0;
+  std::uint64_t bytesSent = 0;
+  std::uint64_t inboundSeqGaps = 0;      // frames missing by the clients' seq numbers
+  std::uint64_t heartbeatsSent = 0;
+  std::uint64_t heartbeatsReceived = 0;
+  std::uint64_t marketDataFrames = 0;    // MARKET_DATA frames queued to sessions
+  std::uint64_t marketDataConflated = 0; // snapshots skipped for a backlogged session (tick-rate 0)
+  std::uint64_t ticks = 0;
+  std::uint64_t ticksMissed = 0;         // timer expirations the loop was too late to publish
+  std::uint64_t tickToTradeNegative = 0; // md_timestamp later than the receive time: not recorded
+  std::uint64_t tickToTradeMissing = 0;  // NEW_ORDER with md_timestamp 0
+};
+
+class ExchangeServer final : public matching::ReportSink {
+public:
+  // Allocates every session's buffers. Call listen() and then run().
+  ExchangeServer(const ServerParams& params, market::MarketModel& market,
+                 const matching::MatchingParams& matchingParams);
+  ~ExchangeServer() override;
+  ExchangeServer(const ExchangeServer&) = delete;
+  ExchangeServer& operator=(const ExchangeServer&) = delete;
+
+  // Binds, listens and sets up the timers and the signal fd (SIGINT and SIGTERM must already
+  // be blocked in every thread). Throws std::system_error / std::runtime_error.
+  void listen();
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+  // Serves until SIGINT or SIGTERM, then logs every client out. Returns the signal number.
+  int run();
+
+  [[nodiscard]] const ServerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const matching::MatchingCounters& matchingCounters() const noexcept {
+    return matching_.counters();
+  }
+  [[nodiscard]] const core::Histogram& tickToTrade() const noexcept { return *tickToTrade_; }
+  [[nodiscard]] const SampleLog* samples() const noexcept { return samples_.get(); }
+
+  void onExecutionReport(std::uint32_t session,
+                         const protocol::ExecutionReport& report) noexcept override;
+
+private:
+  enum class State : std::uint8_t { Free, Connected, LoggedOn, Closing };
+
+  struct Session {
+    Session(std::uint32_t index, std::size_t outputBytes) : slot(index), output(outputBytes) {}
+    const std::uint32_t slot;
+    core::UniqueFd fd;
+    protocol::StreamReassembler input;
+    OutputBuffer output;
+    protocol::SeqCounter txSeq;
+    protocol::SeqTracker rxSeq;
+    State state = State::Free;
+    CloseReason closeReason = CloseReason::PeerClosed;
+    bool closePending = false; // close at the next safe point (not inside a callback)
+    bool writeArmed = false;   // EPOLLOUT registered
+    bool wasLoggedOn = false;
+    bool matchingOpen = false; // the matching engine holds an order table for this slot
+    std::uint32_t canceledOnClose = 0;
+    std::uint32_t generation = 0;
+    std::uint32_t heartbeatMs = protocol::kDefaultHeartbeatMs;
+    std::uint64_t sessionId = 0;
+    std::uint64_t lastRxNs = 0; // monotonic
+    std::uint64_t lastTxNs = 0; // monotonic
+    std::uint64_t closeDeadlineNs = 0;
+    std::uint64_t orders = 0;
+    std::array<char, 64> peer{};
+    std::array<char, 17> account{};
+  };
+
+  void acceptConnections() noexcept;
+  void onReadable(std::uint32_t slot) noexcept;
+  void processFrames(std::uint32_t slot, std::uint64_t rxRealNs) noexcept;
+  void onLogon(std::uint32_t slot, const protocol::Logon& logon) noexcept;
+  void onNewOrder(std::uint32_t slot, const protocol::NewOrder& order,
+                  std::uint64_t rxRealNs) noexcept;
+  void onCancel(std::uint32_t slot, const protocol::CancelOrder& cancel) noexcept;
+  void onTickTimer() noexcept;
+  void onTick() noexcept;
+  void publish() noexcept;
+  void housekeeping() noexcept;
+  void beginShutdown(int signal) noexcept;
+
+  // Queues a fixed-size frame after stamping its header; false if the session overflowed.
+  template <typename T> bool queue(Session& s, T& frame, protocol::MsgType type) noexcept;
+  [[nodiscard]] std::byte* claim(Session& s, std::size_t n) noexcept;
+  void flush(Session& s) noexcept;
+  void setWriteInterest(Session& s, bool want) noexcept;
+  // Sends LOGOUT, then closes once it is flushed (or after the grace period).
+  void logout(Session& s, protocol::LogoutReason reason, CloseReason why) noexcept;
+  void requestClose(Session& s, CloseReason why) noexcept;
+  void closePendingSessions() noexcept;
+  void closeSession(std::uint32_t slot) noexcept;
+  void cancelOnDisconnect(Session& s) noexcept;
+  [[nodiscard]] bool canTakeMarketData(const Session& s) const noexcept;
+
+  ServerParams params_;
+  market::MarketModel& market_;
+  matching::MatchingEngine matching_;
+  std::vector<std::unique_ptr<Session>> sessions_; // Session is not movable
+  std::vector<std::uint32_t> closeQueue_; // slots with closePending, reserved to maxSessions
+  core::UniqueFd epoll_;
+  core::UniqueFd listener_;
+  core::UniqueFd tickTimer_;
+  core::UniqueFd houseTimer_;
+  core::UniqueFd signalFd_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<core::Histogram> tickToTrade_; // ~60 KB: kept off the object
+  std::unique_ptr<SampleLog> samples_;
+  std::vector<std::byte> mdBlock_; // every symbol's snapshot, encoded once per tick
+  std::size_t mdFrameSize_ = 0;
+  std::size_t mdLowWater_ = 0;    // tick-rate 0: a session below this backlog gets the next tick
+  ServerCounters counters_;
+  std::uint64_t nowNs_ = 0;        // monotonic, refreshed once per event
+  std::uint64_t sessionIdBase_ = 0;
+  std::uint64_t lastSampleFlushNs_ = 0;
+  std::uint32_t openConnections_ = 0;
+  int stopSignal_ = 0;
+  bool shuttingDown_ = false;
+  std::uint64_t shutdownDeadlineNs_ = 0;
+};
+
+} // namespace hft::server
