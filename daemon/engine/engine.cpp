@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/control/stats_json.h"
 #include "daemon/engine/network_worker.h"
 #include "daemon/order/order_manager.h"
 #include "daemon/engine/strategy_worker.h"
@@ -69,34 +70,6 @@ const char* linkText(LinkState s) {
 }
 
 } // namespace
-
-std::string statsToJson(const control::EngineStats& s, bool pretty) {
-  core::JsonWriter w(pretty);
-  w.beginObject();
-  w.field("state", s.state).field("session_id", s.sessionId).field("kill_switch", s.killSwitch);
-  w.field("rx_packets", s.rxPackets).field("rx_messages", s.rxMessages);
-  w.field("md_messages", s.mdMessages).field("md_gaps", s.mdGaps);
-  w.field("malformed_frames", s.malformedFrames).field("orders_sent", s.ordersSent);
-  w.field("acks", s.acks).field("fills", s.fills).field("partial_fills", s.partialFills);
-  w.field("rejects", s.rejects).field("risk_rejects", s.riskRejects);
-  w.field("cancels", s.cancels).field("expired", s.expired).field("reconnects", s.reconnects);
-  w.field("session_started_ns", s.sessionStartedNs).field("uptime_ns", s.uptimeNs);
-  w.key("symbols").beginArray();
-  for (const auto& sym : s.symbols) {
-    w.beginObject().field("symbol_id", sym.symbolId).field("position", sym.position);
-    w.field("realized_pnl", sym.realizedPnl).field("unrealized_pnl", sym.unrealizedPnl);
-    w.field("mid", sym.midPrice).endObject();
-  }
-  w.endArray();
-  w.key("latency").beginObject();
-  for (const auto& l : s.latency) {
-    w.key(l.stage).beginObject().field("count", l.count).field("min", l.min).field("mean", l.mean);
-    w.field("p50", l.p50).field("p90", l.p90).field("p99", l.p99).field("p99_9", l.p999);
-    w.field("max", l.max).endObject();
-  }
-  w.endObject().endObject();
-  return w.str() + "\n";
-}
 
 Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
   core::RegionOptions memory;
@@ -524,7 +497,7 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
     summary.stats.sessionStartedNs = sessionStartedNs_;
   }
   try {
-    recorder_.close(statsToJson(summary.stats, true));
+    recorder_.close(control::statsJson(summary.stats, true) + "\n");
   } catch (const std::system_error& e) {
     spdlog::error("Session {}: could not finish its directory: {}", summary.sessionId, e.what());
   }

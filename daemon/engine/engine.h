@@ -20,9 +20,6 @@ namespace hft::engine {
 class NetworkWorker;
 class StrategyWorker;
 
-// The stats JSON of docs/control.md, also written as a session's stats.json.
-[[nodiscard]] std::string statsToJson(const control::EngineStats& stats, bool pretty);
-
 class Engine final : public control::ControlTarget {
 public:
   // Allocates every ring and table (on hugepages when configured). No threads yet.
