@@ -44,7 +44,7 @@ struct CounterField {
   std::uint64_t EngineStats::*member;
 };
 
-inline constexpr std::array<CounterField, 16> kCounterFields{{
+inline constexpr std::array<CounterField, 25> kCounterFields{{
     {"rx_packets", &EngineStats::rxPackets},
     {"rx_messages", &EngineStats::rxMessages},
     {"md_messages", &EngineStats::mdMessages},
@@ -59,6 +59,15 @@ inline constexpr std::array<CounterField, 16> kCounterFields{{
     {"cancels", &EngineStats::cancels},
     {"expired", &EngineStats::expired},
     {"reconnects", &EngineStats::reconnects},
+    {"cancel_rejects", &EngineStats::cancelRejects},
+    {"unsent_orders", &EngineStats::unsentOrders},
+    {"dropped_records", &EngineStats::droppedRecords},
+    {"write_errors", &EngineStats::writeErrors},
+    {"risk_max_order_qty", &EngineStats::riskMaxOrderQty},
+    {"risk_max_position", &EngineStats::riskMaxPosition},
+    {"risk_max_open_orders", &EngineStats::riskMaxOpenOrders},
+    {"risk_max_orders_per_second", &EngineStats::riskMaxOrdersPerSecond},
+    {"risk_price_band_bps", &EngineStats::riskPriceBandBps},
     {"session_started_ns", &EngineStats::sessionStartedNs},
     {"uptime_ns", &EngineStats::uptimeNs},
 }};

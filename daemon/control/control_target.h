@@ -64,6 +64,16 @@ struct EngineStats {
   std::uint64_t cancels = 0;
   std::uint64_t expired = 0;
   std::uint64_t reconnects = 0;
+  std::uint64_t cancelRejects = 0;
+  std::uint64_t unsentOrders = 0;   // orders that met a closed connection
+  std::uint64_t droppedRecords = 0; // journal or latency records lost to a full ring
+  std::uint64_t writeErrors = 0;    // failed writes to the session directory (disk full)
+  // The risk limits in force (they change with a reload).
+  std::uint64_t riskMaxOrderQty = 0;
+  std::uint64_t riskMaxPosition = 0;
+  std::uint64_t riskMaxOpenOrders = 0;
+  std::uint64_t riskMaxOrdersPerSecond = 0;
+  std::uint64_t riskPriceBandBps = 0;
   std::uint64_t sessionStartedNs = 0; // CLOCK_REALTIME
   std::uint64_t uptimeNs = 0;
   std::vector<SymbolStats> symbols;

@@ -355,6 +355,16 @@ control::EngineStats Engine::collectStats() const {
   s.cancels = t.cancels.load(r);
   s.expired = t.expired.load(r);
   s.reconnects = n.reconnects.load(r);
+  s.cancelRejects = t.cancelRejects.load(r);
+  s.unsentOrders = n.unsentOrders.load(r);
+  s.droppedRecords = n.recordDrops.load(r);
+  s.writeErrors = recorder_.writeErrors();
+  const auto limits = config().risk;
+  s.riskMaxOrderQty = limits.maxOrderQty;
+  s.riskMaxPosition = static_cast<std::uint64_t>(limits.maxPosition);
+  s.riskMaxOpenOrders = limits.maxOpenOrders;
+  s.riskMaxOrdersPerSecond = limits.maxOrdersPerSecond;
+  s.riskPriceBandBps = limits.priceBandBps;
   s.uptimeNs = core::monotonicNs() - startedMonoNs_;
   for (std::uint32_t id = 0; id < kMaxPublishedSymbols; ++id) {
     const auto& p = shared_->symbols[id];

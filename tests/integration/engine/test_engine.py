@@ -252,5 +252,95 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+class ControlTest(unittest.TestCase):
+    """hftd driven by hftctl alone, as an operator would."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hft-control-")
+        self.sock = os.path.join(self.tmp, "control.sock")
+        self.conf = os.path.join(self.tmp, "hftd.toml")
+        with open(os.path.join(SOURCE_ROOT, "conf", "hftd.toml")) as f:
+            self.shipped = f.read()
+        self.write_conf(self.shipped)
+        self.exchange, self.port, _ = start_exchange(self.tmp)
+        net, strat = worker_cores()
+        self.hftd = Proc([HFTD, "--config", self.conf, "--network-core", str(net),
+                          "--strategy-core", str(strat), "--poll-mode", "yield",
+                          "--exchange", "127.0.0.1:%d" % self.port, "--socket", self.sock,
+                          "--sessions-dir", os.path.join(self.tmp, "sessions"), "--idle"])
+        self.hftd.wait_line("Control socket listening")
+
+    def tearDown(self):
+        self.hftd.stop(signal.SIGKILL)
+        self.exchange.stop(signal.SIGKILL)
+        subprocess.run(["rm", "-rf", self.tmp])
+
+    def write_conf(self, text):
+        tmp = self.conf + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.conf)
+
+    def test_a_session_from_start_to_summary(self):
+        status = json.loads(hftctl(self.sock, "status", "--json").stdout)
+        self.assertEqual(status["state"], "idle")
+        r = hftctl(self.sock, "start-session")
+        session_id = r.stdout.strip().split()[-1]
+        self.assertRegex(session_id, r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+        again = hftctl(self.sock, "start-session", check=False)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("already running", again.stderr + again.stdout)
+        first = wait_for(lambda: (lambda x: x if x["orders_sent"] > 0 else None)(
+            stats(self.sock)), "orders")
+        self.assertEqual(first["session_id"], session_id)
+        wait_for(lambda: stats(self.sock)["orders_sent"] > first["orders_sent"],
+                 "orders_sent rising")
+        summary = json.loads(hftctl(self.sock, "stop-session", "--json").stdout)
+        self.assertEqual(summary["session_id"], session_id)
+        self.assertTrue(summary["directory"].endswith(session_id))
+        self.assertTrue(os.path.exists(os.path.join(summary["directory"], "stats.json")))
+        self.assertEqual(stats(self.sock)["state"], "idle")
+        none = hftctl(self.sock, "stop-session", check=False)
+        self.assertEqual(none.returncode, 1)
+        self.assertIn("no session", none.stderr + none.stdout)
+
+    def test_kill_switch_stops_new_orders_and_turns_off(self):
+        hftctl(self.sock, "start-session")
+        wait_for(lambda: stats(self.sock)["orders_sent"] > 0, "orders")
+        hftctl(self.sock, "kill-switch", "on")
+        s = stats(self.sock)
+        self.assertTrue(s["kill_switch"])
+        # New intents are refused by risk from now on: risk_rejects rises, orders do not.
+        frozen = s["orders_sent"]
+        wait_for(lambda: stats(self.sock)["risk_rejects"] > s["risk_rejects"],
+                 "the kill switch refusing orders")
+        self.assertLessEqual(stats(self.sock)["orders_sent"], frozen + 1)
+        hftctl(self.sock, "kill-switch", "off")
+        self.assertFalse(stats(self.sock)["kill_switch"])
+        wait_for(lambda: stats(self.sock)["orders_sent"] > frozen + 1, "trading resuming")
+
+    def test_reload_keeps_the_old_config_on_error_and_applies_a_good_one(self):
+        self.assertEqual(stats(self.sock)["risk_max_order_qty"], 100)
+        self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = lots"))
+        bad = hftctl(self.sock, "reload", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("hftd.toml:", bad.stderr + bad.stdout)
+        self.assertEqual(stats(self.sock)["risk_max_order_qty"], 100)
+        self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = 80"))
+        good = hftctl(self.sock, "reload", "--json")
+        self.assertIn("risk.max_order_qty", json.loads(good.stdout)["applied"])
+        self.assertEqual(stats(self.sock)["risk_max_order_qty"], 80)
+        # SIGHUP does the same.
+        self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = 70"))
+        self.hftd.p.send_signal(signal.SIGHUP)
+        wait_for(lambda: stats(self.sock)["risk_max_order_qty"] == 70, "SIGHUP reload")
+
+    def test_hftctl_exits_3_once_hftd_is_gone(self):
+        self.assertEqual(self.hftd.stop(), 0)
+        r = hftctl(self.sock, "status", check=False)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn(self.sock, r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
