@@ -44,7 +44,7 @@ struct CounterField {
   std::uint64_t EngineStats::*member;
 };
 
-inline constexpr std::array<CounterField, 25> kCounterFields{{
+inline constexpr std::array<CounterField, 26> kCounterFields{{
     {"rx_packets", &EngineStats::rxPackets},
     {"rx_messages", &EngineStats::rxMessages},
     {"md_messages", &EngineStats::mdMessages},
@@ -69,6 +69,7 @@ inline constexpr std::array<CounterField, 25> kCounterFields{{
     {"risk_max_orders_per_second", &EngineStats::riskMaxOrdersPerSecond},
     {"risk_price_band_bps", &EngineStats::riskPriceBandBps},
     {"session_started_ns", &EngineStats::sessionStartedNs},
+    {"session_ended_ns", &EngineStats::sessionEndedNs},
     {"uptime_ns", &EngineStats::uptimeNs},
 }};
 

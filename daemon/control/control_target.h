@@ -75,6 +75,7 @@ struct EngineStats {
   std::uint64_t riskMaxOrdersPerSecond = 0;
   std::uint64_t riskPriceBandBps = 0;
   std::uint64_t sessionStartedNs = 0; // CLOCK_REALTIME
+  std::uint64_t sessionEndedNs = 0;   // CLOCK_REALTIME; 0 while the session runs
   std::uint64_t uptimeNs = 0;
   std::vector<SymbolStats> symbols;
   std::vector<StageLatency> latency;

@@ -506,6 +506,7 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
     summary.directory = sessionDir_;
     summary.stats.sessionStartedNs = sessionStartedNs_;
   }
+  summary.stats.sessionEndedNs = core::realtimeNs();
   try {
     recorder_.close(control::statsJson(summary.stats, true) + "\n");
   } catch (const std::system_error& e) {

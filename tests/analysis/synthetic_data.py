@@ -166,7 +166,7 @@ def write_data_dir(root, exchange_orders=ORDERS, exchange_fills=FILLS, extra_lat
         "state": "idle", "session_id": "20261124-093000", "rx_packets": 90_000,
         "rx_messages": RX_MESSAGES, "md_gaps": 0, "orders_sent": ORDERS, "acks": 995,
         "fills": FILLS, "rejects": 5, "risk_rejects": 2, "cancels": 100,
-        "started_at_ns": T0, "ended_at_ns": T0 + DURATION_NS,
+        "session_started_ns": T0, "session_ended_ns": T0 + DURATION_NS,
         "symbols": [{"symbol_id": 1, "position": 10, "realized_pnl": 12.5,
                      "unrealized_pnl": -2.25},
                     {"symbol_id": 2, "position": -5, "realized_pnl": -3.0,

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The main job (README): on a fresh Debian 12 machine, install what is missing, build, start
+# exchange-sim and hftd, trade one session, collect the performance, system and trading data,
+# analyse it, and stop everything.
+#
+#   sudo bash scripts/quickstart.sh [DURATION]      (seconds of trading, default 30)
+#
+# The data directory and the analysis report are printed at the end. On a machine with fewer
+# than 4 CPUs the engine's workers run in the yield poll mode (busy polling needs cores of its
+# own); see docs/hftd.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+duration=${1:-30}
+case $duration in
+'' | *[!0-9]*) echo "quickstart: DURATION must be a whole number of seconds, not '$duration'" >&2; exit 2 ;;
+esac
+
+echo "== 1/4 dependencies"
+if [ "$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh; else sudo bash scripts/install-deps.sh; fi
+
+echo "== 2/4 build (build/release)"
+if [ -f build/release/build.ninja ]; then
+  meson setup --reconfigure build/release "$root" --buildtype=release >/dev/null
+else
+  meson setup build/release "$root" --buildtype=release >/dev/null
+fi
+ninja -C build/release daemon/hftd ctl/hftctl exchange-sim/exchange-sim >/dev/null
+echo "built: build/release/daemon/hftd, build/release/ctl/hftctl, build/release/exchange-sim/exchange-sim"
+
+echo "== 3/4 trade a ${duration}-second session and collect the data"
+data="$root/build/quickstart/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$(dirname "$data")"
+HFTD="$root/build/release/daemon/hftd" HFTCTL="$root/build/release/ctl/hftctl" \
+  EXCHANGE_SIM="$root/build/release/exchange-sim/exchange-sim" \
+  bash scripts/collect_data.sh "$duration" --direct --out "$data" \
+  --hftd-config "$root/conf/hftd.toml" --exchange-config "$root/conf/exchange-sim.toml"
+
+echo "== 4/4 analyse"
+/usr/bin/python3 scripts/analyze_results.py "$data"
+echo
+echo "data:     $data"
+echo "report:   $data/analysis/report.txt and report.json, plots in $data/analysis/"
+echo "session:  $data/session/ (journal, latency samples, histograms, stats)"
