@@ -11,7 +11,7 @@ packages=(
   libnuma-dev doctest-dev libclang-rt-14-dev
   # run and test
   systemd python3 python3-numpy python3-matplotlib iproute2 procps util-linux passwd
-  xdp-tools
+  xdp-tools openssh-client openssh-server file
   # data collection and benchmarks
   sysstat linux-perf sockperf numactl ethtool
   # linters the tests run
