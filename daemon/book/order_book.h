@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "libhft/protocol/codec.h"
@@ -47,11 +48,24 @@ public:
   // (best bid + best ask) / 2 in 1e-4 units, rounded toward zero; 0 unless both sides exist.
   // 0 is what risk reads as "no reference price".
   [[nodiscard]] std::int64_t mid() const noexcept {
-    return hasBothSides() ? (levels_[0][0].price + levels_[1][0].price) / 2 : 0;
+    if (!hasBothSides())
+      return 0;
+    // Wire prices may be any i64, so bid + ask may overflow: add half the gap to the bid.
+    const std::int64_t bid = levels_[0][0].price;
+    const std::uint64_t gap = priceGap();
+    std::int64_t m = bid + static_cast<std::int64_t>(gap / 2); // within [bid, ask]
+    if (m < 0 && (gap & 1U) != 0)
+      ++m; // toward zero, as (bid + ask) / 2 rounds
+    return m;
   }
-  // Best ask - best bid (> 0 for an accepted book); 0 unless both sides exist.
+  // Best ask - best bid (> 0 for an accepted book); 0 unless both sides exist. Saturates at
+  // INT64_MAX (only absurd prices on either side of 0 are further apart).
   [[nodiscard]] std::int64_t spread() const noexcept {
-    return hasBothSides() ? levels_[1][0].price - levels_[0][0].price : 0;
+    if (!hasBothSides())
+      return 0;
+    const std::uint64_t gap = priceGap();
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    return gap > kMax ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(gap);
   }
   // Level i (0 = best) of a side; invalid past the side's depth.
   [[nodiscard]] PriceLevel level(std::size_t i, protocol::MdSide side) const noexcept {
@@ -75,6 +89,11 @@ public:
   void clear() noexcept { depth_ = {0, 0}; }
 
 private:
+  // Best ask - best bid, exact: an accepted book has bid < ask, so it fits a u64.
+  [[nodiscard]] std::uint64_t priceGap() const noexcept {
+    return static_cast<std::uint64_t>(levels_[1][0].price) -
+           static_cast<std::uint64_t>(levels_[0][0].price);
+  }
   void refuse() noexcept {
     depth_ = {0, 0};
     ++refusedCount_;

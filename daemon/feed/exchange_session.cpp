@@ -194,6 +194,11 @@ bool ExchangeSession::readSome(std::uint64_t nowNs) noexcept {
   const auto space = reassembler_.writable();
   const ssize_t n = ::recv(fd_.get(), space.data(), space.size(), MSG_DONTWAIT);
   if (n == 0) {
+    if (reassembler_.buffered() != 0) {
+      // The exchange closed inside a frame: that frame is lost, so it counts as malformed.
+      ++counters_.malformed;
+      listener_.onBadFrame(FrameError::Truncated, 0);
+    }
     close(state_ == SessionState::LoggingOut ? CloseReason::LocalLogout : CloseReason::PeerClosed);
     return true;
   }

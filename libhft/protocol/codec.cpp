@@ -10,12 +10,13 @@ std::string_view describe(FrameError error) noexcept {
   case FrameError::TooShort: return "msg_length below the 16-byte header";
   case FrameError::TooLong: return "msg_length above 4096";
   case FrameError::WrongLength: return "msg_length differs from the size its type requires";
+  case FrameError::Truncated: return "connection closed inside a frame";
   case FrameError::TooManyEntries: return "num_entries above 64";
   case FrameError::BadSide: return "entry side is neither 0 (bid) nor 1 (ask)";
   case FrameError::BadLevel: return "entry levels are not 0,1,2... per side";
   case FrameError::ZeroQuantity: return "entry quantity is 0";
   case FrameError::UnorderedLadder: return "ladder not strictly ordered or crossed";
-  case FrameError::BadFlags: return "flags other than snapshot (bit 0) set";
+  case FrameError::BadFlags: return "flags are not exactly snapshot (bit 0)";
   }
   return "unknown error";
 }
@@ -99,7 +100,8 @@ FrameError checkFrame(std::span<const std::byte> bytes) noexcept {
 
 FrameError checkMarketDataContent(const FrameView& frame) noexcept {
   const auto head = frame.as<MarketDataHead>();
-  if ((head.flags & ~kMdFlagSnapshot) != 0)
+  // Version 1 sends only snapshots: bit 0 set, the other bits 0 (as OrderBook requires).
+  if (head.flags != kMdFlagSnapshot)
     return FrameError::BadFlags;
   std::int64_t lastPrice[2] = {0, 0};
   unsigned nextLevel[2] = {0, 0};
@@ -142,7 +144,8 @@ std::size_t encodeMarketData(std::byte* out, std::uint32_t seq, std::uint64_t ti
   head.numEntries = static_cast<std::uint16_t>(n);
   head.flags = kMdFlagSnapshot;
   std::memcpy(out, &head, sizeof(head));
-  std::memcpy(out + sizeof(head), entries.data(), n * sizeof(MdEntry));
+  if (n != 0) // an empty span's data() may be null, which memcpy may not be given
+    std::memcpy(out + sizeof(head), entries.data(), n * sizeof(MdEntry));
   return marketDataSize(n);
 }
 

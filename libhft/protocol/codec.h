@@ -18,6 +18,7 @@ enum class FrameError : std::uint8_t {
   TooShort,        // msg_length < 16
   TooLong,         // msg_length > 4096
   WrongLength,     // msg_length differs from the size its type requires
+  Truncated,       // TCP: the peer closed the connection inside a frame
   TooManyEntries,  // MARKET_DATA num_entries > 64
   // Content errors: the frame is well formed but its fields break the spec.
   BadSide,

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <vector>
 
 #include "daemon/book/order_book.h"
@@ -90,6 +91,36 @@ TEST_CASE("OrderBook: an odd mid rounds toward zero") {
       book.applySnapshot(snapshot(3, {{1000000, 1, kBid, 0, 0}, {1000001, 1, kAsk, 0, 0}}).view()));
   CHECK(book.mid() == 1000000);
   CHECK(book.spread() == 1);
+}
+
+// Found by tests/fuzz (fuzz_order_book, UBSan): (bid + ask) / 2 overflowed on prices the wire
+// allows, and so did ask - bid across 0.
+TEST_CASE("OrderBook: mid and spread of extreme prices do not overflow") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  struct Case {
+    std::int64_t bid, ask, mid, spread;
+  };
+  const Case cases[] = {
+      {kMax - 2, kMax, kMax - 1, 2},
+      {kMax - 1, kMax, kMax - 1, 1},
+      {std::int64_t{1} << 62, (std::int64_t{1} << 62) + 3, (std::int64_t{1} << 62) + 1, 3},
+      {kMin, kMin + 3, kMin + 2, 3}, // -2^63 + 1.5 rounds toward zero
+      {-(std::int64_t{1} << 62), std::int64_t{1} << 62, 0, kMax}, // 2^63 saturates
+      {kMin, kMax, 0, kMax},
+      {-4, 1, -1, 5},
+      {-2, 1, 0, 3},
+      {-3, 4, 0, 7},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.bid);
+    CAPTURE(c.ask);
+    OrderBook book(3);
+    const Frame f = snapshot(3, {{c.bid, 1, kBid, 0, 0}, {c.ask, 1, kAsk, 0, 0}});
+    REQUIRE(book.applySnapshot(f.view()));
+    CHECK(book.mid() == c.mid);
+    CHECK(book.spread() == c.spread);
+  }
 }
 
 TEST_CASE("OrderBook: an empty side has no best price, no mid and no spread") {

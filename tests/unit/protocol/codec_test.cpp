@@ -242,6 +242,30 @@ TEST_CASE("protocol: a ladder that breaks the book rules is invalid content") {
   }
 }
 
+// Found by tests/fuzz (fuzz_frame): flags 0 passed the content check while OrderBook refused it.
+TEST_CASE("protocol: MARKET_DATA content needs flags to be exactly the snapshot bit") {
+  const std::array<MdEntry, 2> e = {{{100, 1, 0, 0, 0}, {200, 1, 1, 0, 0}}};
+  auto md = ladder(e);
+  const auto setFlags = [&md](std::uint16_t flags) {
+    std::memcpy(md.data() + offsetof(MarketDataHead, flags), &flags, sizeof(flags));
+  };
+  CHECK(checkMarketDataContent(viewOf(md)) == FrameError::None);
+  setFlags(0);
+  CHECK(checkMarketDataContent(viewOf(md)) == FrameError::BadFlags);
+  setFlags(kMdFlagSnapshot | 2);
+  CHECK(checkMarketDataContent(viewOf(md)) == FrameError::BadFlags);
+}
+
+// Found by tests/fuzz (fuzz_frame, UBSan): an empty span made memcpy take a null pointer.
+TEST_CASE("protocol: a MARKET_DATA frame with no entries encodes from an empty span") {
+  std::array<std::byte, sizeof(MarketDataHead)> out{};
+  REQUIRE(encodeMarketData(out.data(), 1, 99, 7, std::span<const MdEntry>()) == out.size());
+  CHECK(checkFrame(out) == FrameError::None);
+  const FrameView view{out.data(), static_cast<std::uint16_t>(out.size()), 1};
+  CHECK(view.as<MarketDataHead>().numEntries == 0);
+  CHECK(checkMarketDataContent(view) == FrameError::None);
+}
+
 TEST_CASE("protocol: SeqTracker counts the frames missing between sequence numbers") {
   SeqTracker t;
   CHECK(t.onSeq(1) == 0);
