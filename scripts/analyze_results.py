@@ -646,14 +646,16 @@ def session_and_trading(run, stats):
         if ended > started:
             duration = (ended - started) / 1e9
         else:
-            run.warn("{}: session_ended_ns is not after session_started_ns; no rates".format(STATS_JSON))
+            run.warn("{}: session_ended_ns is not after session_started_ns; no rates"
+                     .format(STATS_JSON))
     elif started is not None and ended is not None:
-        run.warn("{}: session_started_ns or session_ended_ns is 0 (was the session still running when it "
-                 "was copied?); no rates".format(STATS_JSON))
+        run.warn("{}: session_started_ns or session_ended_ns is 0 (was the session still "
+                 "running when it was copied?); no rates".format(STATS_JSON))
     session = {"session_id": stats.get("session_id") if isinstance(stats.get("session_id"), str)
                else None,
                "state": stats.get("state") if isinstance(stats.get("state"), str) else None,
-               "session_started_ns": started, "session_ended_ns": ended, "duration_s": rounded(duration, 6)}
+               "session_started_ns": started, "session_ended_ns": ended,
+               "duration_s": rounded(duration, 6)}
     orders, fills = get("orders_sent"), get("fills")
     trading = {"source": STATS_JSON, "orders_sent": orders, "acks": get("acks"), "fills": fills,
                "fill_ratio": ratio(fills, orders), "rejects": get("rejects"),
