@@ -35,6 +35,11 @@ Options:
   --socket PATH          control socket (default /run/hftd/control.sock)
   --sessions-dir DIR     where session directories go (default /var/lib/hft/sessions)
   --poll-mode busy|yield busy spins (production); yield sleeps when idle (few cores, CI)
+  --md-transport tcp|udp|af_xdp
+                         where market data comes from ([exchange] md_transport): the TCP
+                         session (default), the UDP feed through a kernel socket, or the UDP
+                         feed through AF_XDP on --interface (docs/af_xdp.md)
+  --udp-feed ADDR:PORT   the UDP feed's address to listen on ([exchange] udp_feed)
   --start-session        start a session at start-up ([session] autostart = "always")
   --idle                 start idle, wait for `hftctl start-session` (autostart = "never")
   --duration SECS        length of the start-up session (0 = until stopped)
@@ -100,6 +105,20 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
         cmd.pollMode = PollMode::Yield;
       else
         throw UsageError("--poll-mode: '" + mode + "' is neither busy nor yield");
+    } else if (flag == "--md-transport") {
+      const std::string text = next();
+      MdTransport transport{};
+      if (!parseMdTransport(text, transport))
+        throw UsageError("--md-transport: '" + text + "' is not tcp, udp or af_xdp");
+      cmd.mdTransport = transport;
+    } else if (flag == "--udp-feed") {
+      const std::string text = next();
+      std::string address;
+      std::uint16_t port = 0;
+      if (!parseUdpFeedAddress(text, address, port))
+        throw UsageError("--udp-feed: '" + text +
+                         "' is not IPV4-ADDRESS:PORT, e.g. 0.0.0.0:9001 or 239.1.1.1:9001");
+      cmd.udpFeed = text;
     } else if (flag == "--start-session")
       cmd.autostart = Autostart::Always;
     else if (flag == "--idle")
@@ -135,6 +154,10 @@ HftdConfig resolveConfig(const CommandLine& cmd) {
     c.session.directory = *cmd.sessionsDir;
   if (cmd.pollMode)
     c.cpu.pollMode = *cmd.pollMode;
+  if (cmd.mdTransport)
+    c.exchange.mdTransport = *cmd.mdTransport;
+  if (cmd.udpFeed)
+    (void)parseUdpFeedAddress(*cmd.udpFeed, c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
   if (cmd.autostart)
     c.session.autostart = *cmd.autostart;
   if (cmd.durationSec)

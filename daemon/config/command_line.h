@@ -35,6 +35,8 @@ struct CommandLine {
   std::optional<std::string> socket;
   std::optional<std::string> sessionsDir;
   std::optional<PollMode> pollMode;
+  std::optional<MdTransport> mdTransport;
+  std::optional<std::string> udpFeed; // --udp-feed ADDRESS:PORT, checked when parsed
   std::optional<Autostart> autostart; // --start-session / --idle
   std::optional<std::uint32_t> durationSec;
   bool verbose = false;

@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
+
 #include <toml++/toml.h>
 
 namespace hft::config {
@@ -16,6 +18,27 @@ namespace {
 
 std::string where(const std::string& path, const toml::source_region& src) {
   return path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+bool parseUdpFeed(const std::string& text, std::string& address, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  const std::string host = text.substr(0, colon);
+  in_addr probe{};
+  if (inet_pton(AF_INET, host.c_str(), &probe) != 1)
+    return false;
+  long long value = 0;
+  for (std::size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9' || value > 65535)
+      return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  if (value < 1 || value > 65535)
+    return false;
+  address = host;
+  port = static_cast<std::uint16_t>(value);
+  return true;
 }
 
 // Reads the keys of one table, remembering which it knows so the rest can be refused.
@@ -87,6 +110,18 @@ public:
     fail(*node, key, "\"" + text + "\" is not one of " + allowed);
   }
 
+  // "A.B.C.D:PORT": the UDP feed's address (a local address, 0.0.0.0 or a multicast group).
+  void udpFeed(const char* key, std::string& address, std::uint16_t& port) {
+    std::string text;
+    const toml::node* node = find(key);
+    if (!node)
+      return;
+    string(key, text);
+    if (!parseUdpFeed(text, address, port))
+      fail(*node, key,
+           "\"" + text + "\" is not IPV4-ADDRESS:PORT, e.g. \"0.0.0.0:9001\" or \"239.1.1.1:9001\"");
+  }
+
   // Refuses every key this section did not ask for.
   void finish() const {
     if (!table_)
@@ -142,6 +177,28 @@ std::string_view describe(Autostart autostart) noexcept {
   return "?";
 }
 
+std::string_view describe(MdTransport transport) noexcept {
+  switch (transport) {
+  case MdTransport::Tcp: return "tcp";
+  case MdTransport::Udp: return "udp";
+  case MdTransport::AfXdp: return "af_xdp";
+  }
+  return "?";
+}
+
+bool parseMdTransport(std::string_view text, MdTransport& out) noexcept {
+  for (const MdTransport t : {MdTransport::Tcp, MdTransport::Udp, MdTransport::AfXdp})
+    if (text == describe(t)) {
+      out = t;
+      return true;
+    }
+  return false;
+}
+
+bool parseUdpFeedAddress(const std::string& text, std::string& address, std::uint16_t& port) {
+  return parseUdpFeed(text, address, port);
+}
+
 HftdConfig parseConfig(std::string_view text, const std::string& path) {
   toml::table root;
   try {
@@ -170,6 +227,14 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.integer("connect_timeout_ms", c.exchange.connectTimeoutMs, 10, 60000);
     s.integer("reconnect_initial_ms", c.exchange.reconnectInitialMs, 1, 60000);
     s.integer("reconnect_max_ms", c.exchange.reconnectMaxMs, 1, 600000);
+    s.choice("md_transport", c.exchange.mdTransport,
+             {{"tcp", MdTransport::Tcp}, {"udp", MdTransport::Udp}, {"af_xdp", MdTransport::AfXdp}});
+    s.udpFeed("udp_feed", c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
+    s.integer("udp_busy_poll_us", c.exchange.udpBusyPollUs, 0, 100000);
+    s.integer("xdp_queue", c.exchange.xdpQueue, 0, 63);
+    s.choice("xdp_mode", c.exchange.xdpMode,
+             {{"auto", XdpMode::Auto}, {"native", XdpMode::Native}, {"skb", XdpMode::Skb}});
+    s.boolean("xdp_fallback_udp", c.exchange.xdpFallbackUdp);
     s.finish();
   }
   {
@@ -227,7 +292,8 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     long long cooldownMs = static_cast<long long>(c.strategy.cooldownNs / 1'000'000);
     s.integer("cooldown_ms", cooldownMs, 0, 3600000);
     c.strategy.cooldownNs = static_cast<std::uint64_t>(cooldownMs) * 1'000'000ULL;
-    s.integer("tick_size", c.strategy.tickSize, 1, kI64);
+    // threshold_ticks (<= 1e6) and aggress_ticks times tick_size must fit an i64.
+    s.integer("tick_size", c.strategy.tickSize, 1, 1'000'000'000'000);
     s.integer("max_position", c.strategy.maxPosition, 0, kI64);
     s.boolean("ioc", c.strategy.ioc);
     s.integer("aggress_ticks", c.strategy.aggressTicks, 0, 1000);
@@ -299,6 +365,19 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.applied, a.exchange.account != b.exchange.account, "exchange.account (next session)");
   note(plan.applied, a.exchange.heartbeatMs != b.exchange.heartbeatMs,
        "exchange.heartbeat_ms (next session)");
+  note(plan.applied, a.exchange.mdTransport != b.exchange.mdTransport,
+       "exchange.md_transport (next session)");
+  note(plan.applied,
+       a.exchange.udpFeedAddress != b.exchange.udpFeedAddress ||
+           a.exchange.udpFeedPort != b.exchange.udpFeedPort,
+       "exchange.udp_feed (next session)");
+  note(plan.applied, a.exchange.udpBusyPollUs != b.exchange.udpBusyPollUs,
+       "exchange.udp_busy_poll_us (next session)");
+  note(plan.applied, a.exchange.xdpQueue != b.exchange.xdpQueue,
+       "exchange.xdp_queue (next session)");
+  note(plan.applied, a.exchange.xdpMode != b.exchange.xdpMode, "exchange.xdp_mode (next session)");
+  note(plan.applied, a.exchange.xdpFallbackUdp != b.exchange.xdpFallbackUdp,
+       "exchange.xdp_fallback_udp (next session)");
   // Fixed at start-up: threads, pinning, memory and the control socket.
   note(plan.needsRestart, a.cpu.networkCore != b.cpu.networkCore, "cpu.network_core");
   note(plan.needsRestart, a.cpu.strategyCore != b.cpu.strategyCore, "cpu.strategy_core");

@@ -15,10 +15,18 @@ namespace hft::config {
 
 enum class PollMode : std::uint8_t { Busy, Yield };
 enum class Autostart : std::uint8_t { Never, Always, Interactive };
-enum class MdTransport : std::uint8_t { Tcp };
+// Where market data comes from: the TCP session, the UDP feed through a kernel socket, or the
+// UDP feed through an AF_XDP socket (docs/af_xdp.md). Orders always go over TCP.
+enum class MdTransport : std::uint8_t { Tcp, Udp, AfXdp };
+// Where the XDP program hooks in: the driver's own hook when it has one, else the generic
+// (SKB) hook; or one of the two, forced.
+enum class XdpMode : std::uint8_t { Auto, Native, Skb };
 
 [[nodiscard]] std::string_view describe(PollMode mode) noexcept;
 [[nodiscard]] std::string_view describe(Autostart autostart) noexcept;
+[[nodiscard]] std::string_view describe(MdTransport transport) noexcept;
+// "tcp", "udp" or "af_xdp"; false for anything else.
+[[nodiscard]] bool parseMdTransport(std::string_view text, MdTransport& out) noexcept;
 
 struct ExchangeConfig {
   std::string host = "127.0.0.1";
@@ -29,6 +37,13 @@ struct ExchangeConfig {
   std::uint32_t connectTimeoutMs = 2000;
   std::uint32_t reconnectInitialMs = 100;
   std::uint32_t reconnectMaxMs = 5000;
+  MdTransport mdTransport = MdTransport::Tcp;
+  std::string udpFeedAddress = "0.0.0.0"; // udp_feed: unicast address or group to listen on
+  std::uint16_t udpFeedPort = 9001;
+  std::uint32_t udpBusyPollUs = 0;        // SO_BUSY_POLL on the feed socket; 0 = off
+  std::uint32_t xdpQueue = 0;             // the receive queue of `interface` the feed arrives on
+  XdpMode xdpMode = XdpMode::Auto;
+  bool xdpFallbackUdp = false;            // af_xdp impossible (capability, driver): use udp
 };
 
 struct CpuConfig {
@@ -72,6 +87,10 @@ class ConfigError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+// "A.B.C.D:PORT" (IPv4: the AF_XDP path parses IPv4 only). Returns false if it is not.
+[[nodiscard]] bool parseUdpFeedAddress(const std::string& text, std::string& address,
+                                       std::uint16_t& port);
 
 // Parses and validates a whole file. Throws ConfigError.
 [[nodiscard]] HftdConfig loadConfig(const std::string& path);

@@ -345,7 +345,8 @@ control::EngineStats Engine::collectStats() const {
   s.rxMessages = n.rxMessages.load(r);
   s.mdMessages = n.mdMessages.load(r);
   s.mdGaps = n.mdGaps.load(r);
-  s.malformedFrames = n.malformed.load(r);
+  // AF_XDP packets of the feed that failed the Ethernet/IP/UDP checks count as malformed.
+  s.malformedFrames = n.malformed.load(r) + n.feedPacketDrops.load(r);
   s.ordersSent = n.ordersSent.load(r);
   s.acks = t.acks.load(r);
   s.fills = t.fills.load(r);

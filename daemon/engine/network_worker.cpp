@@ -2,9 +2,13 @@
 // The network thread: exchange socket in, orders out.
 #include "daemon/engine/network_worker.h"
 
+#include <net/if.h>
 #include <sched.h>
+#include <sys/epoll.h>
 
 #include <cstring>
+
+#include <spdlog/spdlog.h>
 
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
@@ -21,7 +25,11 @@ constexpr int kParkTimeoutMs = 1; // heartbeats and reconnects are timed in mill
 NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), exchange_(config.exchange), core_(config.cpu.networkCore),
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
-      fifoPriority_(config.cpu.fifoPriority), session_(*this) {}
+      fifoPriority_(config.cpu.fifoPriority), session_(*this), hugePages_(config.cpu.hugePages),
+      parkEpoll_(epoll_create1(EPOLL_CLOEXEC)), mdWire_(std::make_unique<core::Histogram>()),
+      mdParsed_(std::make_unique<core::Histogram>()) {}
+
+NetworkWorker::~NetworkWorker() = default;
 
 void NetworkWorker::log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b, std::int64_t c,
                         std::uint64_t d) noexcept {
@@ -80,7 +88,12 @@ void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std:
 void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxNs,
                             std::uint64_t decodedNs) noexcept {
   if (frame.type == static_cast<std::uint16_t>(MsgType::MarketData)) {
+    if (transport_ != config::MdTransport::Tcp) {
+      ++tcpMdIgnored_; // the UDP feed is this session's source; the exchange sends both
+      return;
+    }
     ++mdMessages_;
+    recordMdLatency(frame, rxNs, decodedNs);
     pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
     return;
   }
@@ -104,6 +117,10 @@ void NetworkWorker::onLoggedOn(std::uint64_t exchangeSessionId,
 }
 
 void NetworkWorker::onClosed(feed::CloseReason reason, int error, std::uint8_t detail) noexcept {
+  // The session ends: every datagram the exchange sent before it closed is already queued
+  // (it stops the feed before it answers a LOGOUT), so take them before the link reads Idle.
+  if (!shared_.wantSession.load(std::memory_order_acquire))
+    drainFeed();
   shared_.lastCloseReason.store(static_cast<std::uint8_t>(reason), std::memory_order_relaxed);
   shared_.lastCloseError.store(error, std::memory_order_relaxed);
   shared_.lastCloseDetail.store(detail, std::memory_order_relaxed);
@@ -133,6 +150,228 @@ void NetworkWorker::onBadFrame(FrameError error, std::uint16_t type) noexcept {
 
 void NetworkWorker::onGap(std::uint64_t missing) noexcept {
   log(LogEvent::Kind::Gap, missing);
+}
+
+void NetworkWorker::recordMdLatency(const FrameView& frame, std::uint64_t rxNs,
+                                    std::uint64_t decodedNs) noexcept {
+  std::uint64_t sentNs = 0;
+  std::memcpy(&sentNs, frame.data + offsetof(Header, timestamp), sizeof(sentNs));
+  // Both clocks are this host's CLOCK_REALTIME; a step backwards would make no sense here.
+  if (sentNs != 0 && rxNs >= sentNs) {
+    mdWire_->record(rxNs - sentNs);
+    mdParsed_->record(decodedNs - sentNs);
+  }
+}
+
+void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxNs,
+                                std::uint64_t decodedNs) noexcept {
+  ++mdMessages_;
+  recordMdLatency(frame, rxNs, decodedNs);
+  pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
+}
+
+void NetworkWorker::onFeedBadFrame(FrameError error, std::uint16_t type) noexcept {
+  ++feedMalformed_;
+  bump(shared_.net.malformed);
+  if (firstFeedError_ == FrameError::None)
+    firstFeedError_ = error;
+  // Content errors read right in the log ("invalid market data dropped"); a datagram's
+  // framing error is counted and named once in the feed's summary at the session's end.
+  if (type != 0)
+    log(LogEvent::Kind::BadFrame, static_cast<std::uint64_t>(error), type);
+}
+
+void NetworkWorker::onFeedGap(std::uint64_t missing) noexcept {
+  log(LogEvent::Kind::Gap, missing);
+}
+
+bool NetworkWorker::openFeed() noexcept {
+  transport_ = exchange_.mdTransport;
+  shared_.net.mdTransport.store(static_cast<std::uint8_t>(transport_), std::memory_order_relaxed);
+  mdWire_->reset();
+  mdParsed_->reset();
+  firstFeedError_ = FrameError::None;
+  feedActive_ = true;
+  if (transport_ == config::MdTransport::Tcp)
+    return true;
+  feed::FeedParams params;
+  params.address = exchange_.udpFeedAddress;
+  params.port = exchange_.udpFeedPort;
+  params.interface = exchange_.interface;
+  params.queue = exchange_.xdpQueue;
+  using FeedMode = feed::FeedParams::XdpMode;
+  params.xdpMode = exchange_.xdpMode == config::XdpMode::Native ? FeedMode::Native
+                   : exchange_.xdpMode == config::XdpMode::Skb  ? FeedMode::Skb
+                                                                : FeedMode::Auto;
+  params.busyPollUs = exchange_.udpBusyPollUs;
+  params.hugePages = hugePages_;
+  const std::string where = exchange_.udpFeedAddress + ":" + std::to_string(exchange_.udpFeedPort);
+  // Session start-up, not the hot path: this is where set-up problems are explained.
+  try {
+    if (transport_ == config::MdTransport::AfXdp) {
+      try {
+        xdpFeed_ = std::make_unique<feed::XdpFeedReceiver>(params, *this);
+        spdlog::info("Market data: AF_XDP on {} queue {} ({} XDP, {}, UMEM on {}), UDP feed {}"
+                     "{}",
+                     exchange_.interface, exchange_.xdpQueue, xdpFeed_->xdpMode(),
+                     xdpFeed_->zeroCopy() ? "zero-copy" : "copy mode",
+                     xdpFeed_->umemOnHugePages() ? "hugepages" : "normal pages", where,
+                     xdpFeed_->replacedLeftover()
+                         ? "; replaced the XDP program an earlier hftd left behind"
+                         : "");
+        return true;
+      } catch (const feed::FeedError& e) {
+        const bool fallback =
+            exchange_.xdpFallbackUdp && e.kind() != feed::FeedError::Kind::Config;
+        if (!fallback) {
+          spdlog::error("Cannot receive market data over AF_XDP: {}{}", e.what(),
+                        exchange_.xdpFallbackUdp ? ""
+                                                 : ". Set [exchange] xdp_fallback_udp = true to "
+                                                   "fall back to a kernel UDP socket");
+          throw;
+        }
+        spdlog::warn("AF_XDP unavailable ({}): falling back to a kernel UDP socket "
+                     "([exchange] xdp_fallback_udp = true)",
+                     e.what());
+        transport_ = config::MdTransport::Udp;
+        shared_.net.mdTransport.store(static_cast<std::uint8_t>(transport_),
+                                      std::memory_order_relaxed);
+      }
+    }
+    udpFeed_ = std::make_unique<feed::UdpFeedReceiver>(params, *this);
+    spdlog::info("Market data: UDP feed {} on a kernel socket (recvmmsg, receive buffer {} KiB, "
+                 "busy polling {})",
+                 where, udpFeed_->receiveBufferBytes() / 1024,
+                 udpFeed_->busyPolling() ? std::to_string(exchange_.udpBusyPollUs) + " us"
+                 : exchange_.udpBusyPollUs ? "refused (needs CAP_NET_ADMIN above net.core.busy_read)"
+                                           : "off");
+    return true;
+  } catch (const feed::FeedError& e) {
+    if (transport_ == config::MdTransport::Udp)
+      spdlog::error("Cannot receive market data over UDP: {}", e.what());
+    shared_.lastCloseReason.store(static_cast<std::uint8_t>(feed::CloseReason::FeedFailed),
+                                  std::memory_order_relaxed);
+    shared_.lastCloseError.store(e.error(), std::memory_order_relaxed);
+    shared_.lastCloseDetail.store(0, std::memory_order_relaxed);
+  } catch (const std::exception& e) {
+    spdlog::error("Cannot open the market data feed: {}", e.what());
+    shared_.lastCloseReason.store(static_cast<std::uint8_t>(feed::CloseReason::FeedFailed),
+                                  std::memory_order_relaxed);
+    shared_.lastCloseError.store(ENOMEM, std::memory_order_relaxed);
+  }
+  feedActive_ = false;
+  pushInbound(InboundEvent::Kind::Disconnected, nullptr, core::realtimeNs(), 0);
+  shared_.link.store(LinkState::Failed, std::memory_order_release);
+  return false;
+}
+
+void NetworkWorker::removeLeftoverProgram() noexcept {
+  if (exchange_.mdTransport != config::MdTransport::AfXdp)
+    return;
+  const int ifindex = static_cast<int>(if_nametoindex(exchange_.interface.c_str()));
+  if (ifindex == 0)
+    return; // the session start explains it
+  try {
+    if (feed::XdpFeedReceiver::removeLeftover(ifindex, exchange_.interface))
+      spdlog::info("Removed the XDP program an earlier hftd left on {}", exchange_.interface);
+  } catch (const std::exception& e) {
+    spdlog::warn("At start-up: {}", e.what());
+  }
+}
+
+bool NetworkWorker::pollFeed() noexcept {
+  if (xdpFeed_)
+    return xdpFeed_->poll() > 0;
+  if (udpFeed_)
+    return udpFeed_->poll() > 0;
+  return false;
+}
+
+void NetworkWorker::drainFeed() noexcept {
+  // Bounded: a feed that keeps coming (another session on the exchange) cannot hold us here.
+  for (int i = 0; i < 4096 && pollFeed(); ++i) {
+  }
+}
+
+void NetworkWorker::logMdSummary() noexcept {
+  // Session end, on this thread: short lines formatted on the stack, so that even this
+  // control-path moment leaves the heap alone.
+  char line[480];
+  auto emit = [&line]<typename... Args>(fmt::format_string<Args...> format,
+                                         Args&&... args) noexcept {
+    try {
+      const auto r = fmt::format_to_n(line, sizeof(line) - 1, format, std::forward<Args>(args)...);
+      spdlog::info("{}", std::string_view(line, r.size < sizeof(line) ? r.size : sizeof(line) - 1));
+    } catch (...) {
+      // Logging only: nothing to undo.
+    }
+  };
+  const char* transport = config::describe(transport_).data();
+  emit("Market data over {}: {} frames, {} lost at a full strategy ring, {} TCP snapshots "
+       "ignored",
+       transport, mdMessages_, shared_.net.inboundDrops.load(std::memory_order_relaxed),
+       tcpMdIgnored_);
+  const feed::FeedDecoder* decoder = xdpFeed_   ? &xdpFeed_->decoder()
+                                     : udpFeed_ ? &udpFeed_->decoder()
+                                                : nullptr;
+  if (decoder) {
+    const auto& d = decoder->counters();
+    emit("UDP feed: {} datagrams, {} frames, {} gaps, {} stale, {} malformed datagrams, {} "
+         "invalid snapshots, first error: {}",
+         d.datagrams, d.frames, d.gaps, d.stale, d.malformedDatagrams, d.invalidMarketData,
+         firstFeedError_ == FrameError::None ? std::string_view("none")
+                                             : protocol::describe(firstFeedError_));
+  }
+  if (udpFeed_ && udpFeed_->counters().truncated)
+    emit("UDP feed: {} datagrams larger than {} bytes dropped", udpFeed_->counters().truncated,
+         feed::UdpFeedReceiver::kSlotBytes);
+  if (xdpFeed_) {
+    const auto& x = xdpFeed_->counters();
+    const auto k = xdpFeed_->kernelCounters();
+    emit("AF_XDP: {} packets in {} batches, {} dropped by header checks, kernel: {} dropped, {} "
+         "RX ring full, {} fill ring empty",
+         x.packets, x.batches, xdpFeed_->droppedPackets(), k.rxDropped, k.rxRingFull,
+         k.fillRingEmpty);
+    for (std::size_t i = 1; i < feed::kPacketErrorCount; ++i)
+      if (x.dropped[i])
+        emit("AF_XDP: dropped {} packets: {}", x.dropped[i],
+             feed::describe(static_cast<feed::PacketError>(i)));
+  }
+  const auto& h = *mdParsed_;
+  const auto& w = *mdWire_;
+  if (h.count())
+    emit("Market data receive latency over {} (exchange send -> frame parsed), ns: n={} p50={} "
+         "p90={} p99={} p99.9={} max={}; to bytes taken: p50={} p99={}",
+         transport, h.count(), h.percentile(50), h.percentile(90), h.percentile(99),
+         h.percentile(99.9), h.max(), w.percentile(50), w.percentile(99));
+}
+
+void NetworkWorker::closeFeed() noexcept {
+  if (!feedActive_)
+    return;
+  feedActive_ = false;
+  logMdSummary();
+  const bool hadXdp = xdpFeed_ != nullptr;
+  xdpFeed_.reset(); // detaches the XDP program: the kernel gets the feed's packets again
+  udpFeed_.reset();
+  if (hadXdp)
+    spdlog::info("XDP program detached from {}", exchange_.interface);
+}
+
+int NetworkWorker::parkFd() noexcept {
+  const int feedFd = xdpFeed_ ? xdpFeed_->fd() : udpFeed_ ? udpFeed_->fd() : -1;
+  if (feedFd < 0 || !parkEpoll_)
+    return session_.fd();
+  // Idle path only: registering again is one cheap call; EEXIST means it already is.
+  for (const int fd : {feedFd, session_.fd()}) {
+    if (fd < 0)
+      continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(parkEpoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  }
+  return parkEpoll_.get();
 }
 
 bool NetworkWorker::drainOrders() noexcept {
@@ -197,10 +436,21 @@ bool NetworkWorker::drainOrders() noexcept {
 void NetworkWorker::publishCounters() noexcept {
   const auto& c = session_.counters();
   auto& n = shared_.net;
-  n.rxPackets.store(c.rxPackets, std::memory_order_relaxed);
-  n.rxMessages.store(c.rxMessages, std::memory_order_relaxed);
-  n.mdGaps.store(c.gaps, std::memory_order_relaxed);
+  const feed::FeedDecoder* decoder = xdpFeed_   ? &xdpFeed_->decoder()
+                                     : udpFeed_ ? &udpFeed_->decoder()
+                                                : nullptr;
+  const feed::FeedCounters d = decoder ? decoder->counters() : feed::FeedCounters{};
+  // The session's totals count the feed's datagrams and frames with the TCP reads and frames.
+  n.rxPackets.store(c.rxPackets + d.datagrams, std::memory_order_relaxed);
+  n.rxMessages.store(c.rxMessages + d.frames, std::memory_order_relaxed);
+  n.mdGaps.store(c.gaps + d.gaps, std::memory_order_relaxed);
   n.mdMessages.store(mdMessages_, std::memory_order_relaxed);
+  n.feedDatagrams.store(d.datagrams, std::memory_order_relaxed);
+  n.feedFrames.store(d.frames, std::memory_order_relaxed);
+  n.feedGaps.store(d.gaps, std::memory_order_relaxed);
+  n.feedMalformed.store(feedMalformed_, std::memory_order_relaxed);
+  n.feedPacketDrops.store(xdpFeed_ ? xdpFeed_->droppedPackets() : 0, std::memory_order_relaxed);
+  n.tcpMdIgnored.store(tcpMdIgnored_, std::memory_order_relaxed);
   n.ordersSent.store(ordersSent_, std::memory_order_relaxed);
   n.cancelsSent.store(cancelsSent_, std::memory_order_relaxed);
 }
@@ -210,6 +460,7 @@ void NetworkWorker::run() noexcept {
   if (fifoPriority_ > 0)
     (void)core::setFifoPriority(fifoPriority_); // checked once at start-up by the engine
   (void)core::pinThisThread(core_);
+  removeLeftoverProgram();
   int idleSpins = 0;
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     bump(shared_.net.beats);
@@ -221,8 +472,10 @@ void NetworkWorker::run() noexcept {
     if (generation != currentGeneration_) {
       currentGeneration_ = generation;
       session_.close(feed::CloseReason::None);
+      closeFeed();
       session_.resetCounters();
       ordersSent_ = cancelsSent_ = mdMessages_ = 0;
+      tcpMdIgnored_ = feedMalformed_ = 0;
       shared_.net.reconnects.store(0, std::memory_order_relaxed);
       shared_.net.malformed.store(0, std::memory_order_relaxed);
       shared_.net.unknownTypes.store(0, std::memory_order_relaxed);
@@ -230,7 +483,8 @@ void NetworkWorker::run() noexcept {
       backoffNs_ = exchange_.reconnectInitialMs * 1'000'000ULL;
       publishCounters();
       shared_.linkGeneration.store(generation, std::memory_order_release);
-      if (shared_.wantSession.load(std::memory_order_acquire))
+      // The feed opens before the logon: nothing the exchange sends after it is missed.
+      if (shared_.wantSession.load(std::memory_order_acquire) && openFeed())
         startConnect(now);
       didWork = true;
     }
@@ -247,8 +501,15 @@ void NetworkWorker::run() noexcept {
     if (want && state == feed::SessionState::Disconnected && everLoggedOn_ &&
         now >= reconnectAtNs_)
       startConnect(now);
+    // The session is over (stop-session): the feed was drained at the close; let it go.
+    if (!want && state == feed::SessionState::Disconnected && feedActive_) {
+      drainFeed();
+      publishCounters();
+      closeFeed();
+    }
 
     didWork |= session_.poll(now);
+    didWork |= pollFeed();
     didWork |= drainOrders();
     if (didWork) {
       publishCounters();
@@ -263,11 +524,13 @@ void NetworkWorker::run() noexcept {
       sched_yield(); // yield mode: whoever shares this core (the exchange, a monitor) runs now
       continue;
     }
-    shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; },
-                               session_.fd(), kParkTimeoutMs);
+    shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
+                               kParkTimeoutMs);
   }
   if (session_.state() != feed::SessionState::Disconnected)
     session_.close(feed::CloseReason::LocalLogout);
+  publishCounters();
+  closeFeed(); // hftd exits: the XDP program leaves the interface with it
 }
 
 } // namespace hft::engine

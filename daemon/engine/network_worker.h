@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: MIT
 // The network thread: owns the exchange socket, turns bytes into events for the strategy
-// thread, and writes the strategy's orders. Pinned to the network core.
+// thread, and writes the strategy's orders. Pinned to the network core. Market data comes from
+// the TCP session or, with md_transport udp/af_xdp, from the UDP feed (daemon/feed).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "daemon/config/hftd_config.h"
 #include "daemon/engine/shared_state.h"
 #include "daemon/feed/exchange_session.h"
+#include "daemon/feed/feed_receiver.h"
+#include "libhft/core/fd.h"
+#include "libhft/core/histogram.h"
 
 namespace hft::engine {
 
-class NetworkWorker final : public feed::SessionListener {
+class NetworkWorker final : public feed::SessionListener, public feed::FeedListener {
 public:
   NetworkWorker(SharedState& shared, const config::HftdConfig& config);
+  ~NetworkWorker() override;
 
   // Where the next session connects; set by the control thread before it bumps the
   // session generation (which publishes it).
@@ -30,7 +36,26 @@ public:
   void onBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
   void onGap(std::uint64_t missing) noexcept override;
 
+  // FeedListener (network thread).
+  void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxNs,
+                   std::uint64_t decodedNs) noexcept override;
+  void onFeedBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
+  void onFeedGap(std::uint64_t missing) noexcept override;
+
 private:
+  // Control-path steps the network thread takes at a session's start and end (they log and
+  // may allocate; never while market data flows).
+  [[nodiscard]] bool openFeed() noexcept;
+  void closeFeed() noexcept;
+  void removeLeftoverProgram() noexcept;
+  // Takes everything the feed holds now (the session is ending: nothing may be left behind).
+  void drainFeed() noexcept;
+  bool pollFeed() noexcept;
+  [[nodiscard]] int parkFd() noexcept;
+  void recordMdLatency(const protocol::FrameView& frame, std::uint64_t rxNs,
+                       std::uint64_t decodedNs) noexcept;
+  void logMdSummary() noexcept;
+
   void startConnect(std::uint64_t nowNs) noexcept;
   bool drainOrders() noexcept;
   void publishCounters() noexcept;
@@ -55,6 +80,20 @@ private:
   std::uint64_t ordersSent_ = 0;
   std::uint64_t cancelsSent_ = 0;
   std::uint64_t mdMessages_ = 0;
+  std::uint64_t tcpMdIgnored_ = 0;
+  std::uint64_t feedMalformed_ = 0;
+
+  // The UDP feed of the current session: at most one of the two is open.
+  config::MdTransport transport_ = config::MdTransport::Tcp; // what this session really uses
+  std::unique_ptr<feed::UdpFeedReceiver> udpFeed_;
+  std::unique_ptr<feed::XdpFeedReceiver> xdpFeed_;
+  protocol::FrameError firstFeedError_ = protocol::FrameError::None;
+  bool hugePages_ = true;
+  bool feedActive_ = false; // a session's market data is being received and counted
+  core::UniqueFd parkEpoll_; // the TCP socket and the feed's, for yield mode's park()
+  // Per market data frame: exchange send timestamp -> bytes taken / frame parsed (~60 KB each).
+  std::unique_ptr<core::Histogram> mdWire_;
+  std::unique_ptr<core::Histogram> mdParsed_;
 };
 
 } // namespace hft::engine

@@ -35,6 +35,15 @@ struct alignas(64) NetworkCounters {
   std::atomic<std::uint64_t> unsentOrders{0}; // commands that met a closed connection
   std::atomic<std::uint64_t> recordDrops{0};  // latency/journal ring full
   std::atomic<std::uint64_t> logDrops{0};
+  // The UDP feed (md_transport udp or af_xdp); rxPackets, rxMessages, mdGaps and malformed
+  // above include it, these tell it apart.
+  std::atomic<std::uint64_t> feedDatagrams{0};   // datagrams that reached the decoder
+  std::atomic<std::uint64_t> feedFrames{0};
+  std::atomic<std::uint64_t> feedGaps{0};
+  std::atomic<std::uint64_t> feedMalformed{0};   // datagrams dropped whole, invalid snapshots
+  std::atomic<std::uint64_t> feedPacketDrops{0}; // AF_XDP packets failing the header checks
+  std::atomic<std::uint64_t> tcpMdIgnored{0};    // TCP MARKET_DATA while the feed is the source
+  std::atomic<std::uint8_t> mdTransport{0};      // config::MdTransport of the running session
 };
 
 // Written by the strategy thread only.

@@ -42,6 +42,7 @@ const char* describe(CloseReason reason) noexcept {
   case CloseReason::Malformed: return "malformed frame";
   case CloseReason::SocketError: return "socket error";
   case CloseReason::LocalLogout: return "logged out";
+  case CloseReason::FeedFailed: return "the market data feed could not be opened (see the log)";
   }
   return "?";
 }

@@ -37,6 +37,7 @@ enum class CloseReason : std::uint8_t {
   Malformed,
   SocketError,
   LocalLogout,
+  FeedFailed, // the UDP feed (md_transport udp/af_xdp) could not be opened: no connect tried
 };
 
 [[nodiscard]] const char* describe(CloseReason reason) noexcept;

@@ -23,7 +23,7 @@ namespace hft::options {
 
 namespace {
 
-enum class Kind : std::uint8_t { Integer, Number, String, Boolean, StringList, Address };
+enum class Kind : std::uint8_t { Integer, Number, String, Boolean, StringList, Address, Endpoint };
 
 using Value = std::variant<std::uint64_t, double, std::string, bool, std::vector<std::string>>;
 
@@ -80,6 +80,22 @@ const std::array kSettings = {
     Setting{"server", "shutdown_grace_ms", "", Kind::Integer, 0, 60'000,
             "time to deliver LOGOUT before closing a connection anyway",
             [](SimOptions& o, const Value& v) { o.server.shutdownGraceMs = as<std::uint32_t>(v); }},
+    Setting{"server", "udp_feed", "--udp-feed", Kind::Endpoint, 0, 0,
+            "also publish market data as UDP datagrams to this IPv4 ADDRESS:PORT (unicast or "
+            "a multicast group); \"\" = no UDP feed",
+            [](SimOptions& o, const Value& v) { o.server.udpFeed = std::get<std::string>(v); }},
+    Setting{"server", "udp_feed_only", "--udp-feed-only", Kind::Boolean, 0, 0,
+            "market data on the UDP feed only, none on the TCP sessions (orders stay on TCP)",
+            [](SimOptions& o, const Value& v) { o.server.udpFeedOnly = std::get<bool>(v); }},
+    Setting{"server", "udp_interface", "--udp-interface", Kind::String, 0, 0,
+            "multicast: the interface the feed leaves by; \"\" = the routing table's choice",
+            [](SimOptions& o, const Value& v) { o.server.udpInterface = std::get<std::string>(v); }},
+    Setting{"server", "udp_max_payload", "", Kind::Integer, 1048, 65507,
+            "largest datagram payload: frames are packed up to it (1472 fills a 1500 MTU)",
+            [](SimOptions& o, const Value& v) { o.server.udpMaxPayload = as<std::size_t>(v); }},
+    Setting{"server", "udp_ttl", "", Kind::Integer, 0, 255,
+            "multicast TTL (1 stays on the local network)",
+            [](SimOptions& o, const Value& v) { o.server.udpTtl = as<std::uint32_t>(v); }},
     Setting{"market", "symbols", "--symbols", Kind::Integer, 1, 10'000,
             "number of symbols (ids 1..N)",
             [](SimOptions& o, const Value& v) { o.market.symbols = as<std::uint32_t>(v); }},
@@ -148,8 +164,10 @@ constexpr std::array<std::string_view, 5> kSections = {"server", "market", "orde
 std::string rangeText(const Setting& s) {
   if (s.kind == Kind::Number)
     return fmt::format("a number from {} to {}", s.min, s.max);
-  return fmt::format("an integer from {} to {}", static_cast<std::uint64_t>(s.min),
-                     static_cast<std::uint64_t>(s.max));
+  // The seed's bound is 2^64 as a double, one past what a u64 holds: it means u64 max.
+  const std::uint64_t max = s.max < 1.8e19 ? static_cast<std::uint64_t>(s.max)
+                                           : std::numeric_limits<std::uint64_t>::max();
+  return fmt::format("an integer from {} to {}", static_cast<std::uint64_t>(s.min), max);
 }
 
 std::string expected(const Setting& s) {
@@ -160,6 +178,7 @@ std::string expected(const Setting& s) {
   case Kind::Boolean: return "true or false";
   case Kind::StringList: return "an array of strings, e.g. [\"hft\"]";
   case Kind::Address: return "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"";
+  case Kind::Endpoint: return "\"IPV4-ADDRESS:PORT\", e.g. \"239.1.1.1:9001\", or \"\"";
   }
   return "";
 }
@@ -182,6 +201,11 @@ std::string checkRange(const Setting& s, const Value& v) {
       return "must be " + rangeText(s);
   } else if (s.kind == Kind::Address && !validAddress(std::get<std::string>(v))) {
     return "must be " + expected(s);
+  } else if (s.kind == Kind::Endpoint && !std::get<std::string>(v).empty()) {
+    std::string address;
+    std::uint16_t port = 0;
+    if (!server::parseUdpEndpoint(std::get<std::string>(v), address, port))
+      return "must be " + expected(s);
   }
   return "";
 }
@@ -236,6 +260,7 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
     return std::nullopt;
   case Kind::String:
   case Kind::Address:
+  case Kind::Endpoint:
     if (const auto* str = node.as_string())
       return Value{str->get()};
     return std::nullopt;
@@ -263,7 +288,9 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
 struct FlagHint {
   std::string_view flag, metavar, example;
 };
-constexpr std::array<FlagHint, 9> kFlagHints = {{
+constexpr std::array<FlagHint, 11> kFlagHints = {{
+    {"--udp-feed", "ADDR:PORT", "239.1.1.1:9001"},
+    {"--udp-interface", "NAME", "eth0"},
     {"--bind", "ADDR", "127.0.0.1"},
     {"--port", "PORT", "9000"},
     {"--symbols", "N", "4"},
@@ -309,6 +336,10 @@ Value fromFlag(const Setting& s, std::string_view flag, std::string_view text) {
       throw bad("expected a file path");
     return Value{std::string(text)};
   case Kind::Address: return Value{std::string(text)};
+  case Kind::Endpoint:
+    if (text.empty())
+      throw bad("expected " + expected(s));
+    return Value{std::string(text)};
   case Kind::Boolean: return Value{true};
   case Kind::StringList: return Value{std::vector<std::string>{std::string(text)}};
   }
@@ -325,6 +356,16 @@ struct Problem {
 Problem findProblem(const SimOptions& o) {
   if (const std::string why = market::MarketModel::validate(o.market); !why.empty())
     return {"market", why.substr(0, why.find(' ')), why}; // each reason starts with its key
+  if (o.server.udpFeedOnly && o.server.udpFeed.empty())
+    return {"server", "udp_feed_only",
+            "udp_feed_only is set but udp_feed is empty: give the feed an address "
+            "(udp_feed = \"ADDRESS:PORT\" or --udp-feed) or clients get no market data"};
+  if (!o.server.udpFeed.empty() &&
+      o.server.udpMaxPayload < protocol::marketDataSize(2 * static_cast<std::size_t>(o.market.depth)))
+    return {"server", "udp_max_payload",
+            fmt::format("udp_max_payload ({}) is below one snapshot of depth {} ({} bytes)",
+                        o.server.udpMaxPayload, o.market.depth,
+                        protocol::marketDataSize(2 * static_cast<std::size_t>(o.market.depth)))};
   if (o.server.minHeartbeatMs > o.server.maxHeartbeatMs)
     return {"server", "min_heartbeat_ms", "min_heartbeat_ms must not exceed max_heartbeat_ms"};
   // One tick's snapshots must fit twice over, or every client is a slow consumer.
@@ -403,15 +444,17 @@ std::string crossCheck(const SimOptions& o) {
 std::string usage() {
   std::string out =
       "Usage: exchange-sim [options]\n"
-      "Mock exchange speaking HFT wire protocol v1 over TCP: random-walk market data, orders,\n"
-      "fills, heartbeats. Settings come from the defaults, then --config FILE, then the flags.\n\n"
+      "Mock exchange speaking HFT wire protocol v1 over TCP (and a UDP market data feed with\n"
+      "--udp-feed): random-walk market data, orders, fills, heartbeats. Settings come from\n"
+      "the defaults, then --config FILE, then the flags.\n\n"
       "Options:\n";
   for (const auto& s : kSettings) {
     if (s.flag.empty())
       continue;
     const std::string name =
-        s.kind == Kind::Boolean ? "-v, --verbose"
-                                : std::string(s.flag) + " " + std::string(hintFor(s.flag).metavar);
+        s.kind == Kind::Boolean
+            ? (s.flag == "--verbose" ? std::string("-v, --verbose") : std::string(s.flag))
+            : std::string(s.flag) + " " + std::string(hintFor(s.flag).metavar);
     out += fmt::format("  {:<22} {}\n  {:<22} ([{}] {})\n", name, s.help, "", s.section, s.key);
   }
   out += "  --config FILE          TOML settings (conf/exchange-sim.toml documents every key)\n"
@@ -442,8 +485,16 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
         version = true;
         continue;
       }
-      if (arg == "-v" || arg == "--verbose") {
+      if (arg == "-v") {
         given.push_back({findSetting("log", "verbose"), std::string(arg), "true"});
+        continue;
+      }
+      const Setting* boolean = nullptr;
+      for (const auto& s : kSettings)
+        if (s.kind == Kind::Boolean && !s.flag.empty() && s.flag == arg)
+          boolean = &s;
+      if (boolean != nullptr) { // a switch: present means true
+        given.push_back({boolean, std::string(arg), "true"});
         continue;
       }
       if (!arg.starts_with("--"))

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -86,6 +88,25 @@ const char* signalName(int signal) noexcept {
 
 } // namespace
 
+bool parseUdpEndpoint(const std::string& text, std::string& address, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  const std::string host = text.substr(0, colon);
+  in_addr probe{};
+  if (inet_pton(AF_INET, host.c_str(), &probe) != 1)
+    return false;
+  unsigned value = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || p != last || value == 0 || value > 65535)
+    return false;
+  address = host;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
 const char* describe(CloseReason reason) noexcept {
   switch (reason) {
   case CloseReason::PeerClosed: return "peer closed the connection";
@@ -121,6 +142,52 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
   mdLowWater_ = std::min<std::size_t>(params_.outputBufferBytes / 2, 256 * 1024);
   if (!params_.samplesFile.empty())
     samples_ = std::make_unique<SampleLog>(params_.samplesFile, params_.samplesCapacity);
+  udpDatagram_.resize(params_.udpMaxPayload);
+  udpSendTime_ = std::make_unique<core::Histogram>();
+}
+
+void ExchangeServer::openUdpFeed() {
+  std::string address;
+  std::uint16_t port = 0;
+  if (!parseUdpEndpoint(params_.udpFeed, address, port))
+    throw std::runtime_error("udp_feed '" + params_.udpFeed +
+                             "' is not IPV4-ADDRESS:PORT, e.g. 239.1.1.1:9001");
+  udpTarget_.sin_family = AF_INET;
+  udpTarget_.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &udpTarget_.sin_addr);
+  udpSocket_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!udpSocket_)
+    throwErrno("UDP feed socket");
+  // A tick's datagrams leave back to back: room for several ticks in the kernel.
+  const int sndbuf = 4 << 20;
+  setsockopt(udpSocket_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  // Sent from the TCP bind address when it is IPv4, so both arrive from one host address.
+  in_addr source{};
+  if (inet_pton(AF_INET, params_.bind.c_str(), &source) == 1 && source.s_addr != INADDR_ANY) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr = source;
+    if (::bind(udpSocket_.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0)
+      throwErrno("cannot bind the UDP feed socket to " + params_.bind);
+  }
+  if (IN_MULTICAST(ntohl(udpTarget_.sin_addr.s_addr))) {
+    const int ttl = static_cast<int>(params_.udpTtl);
+    const int loop = 1; // listeners on this host (tests, a local hftd) get the feed too
+    setsockopt(udpSocket_.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
+    setsockopt(udpSocket_.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop));
+    if (!params_.udpInterface.empty()) {
+      ip_mreqn via{};
+      via.imr_ifindex = static_cast<int>(if_nametoindex(params_.udpInterface.c_str()));
+      if (via.imr_ifindex == 0)
+        throw std::runtime_error("udp_interface '" + params_.udpInterface +
+                                 "': no such network interface");
+      if (setsockopt(udpSocket_.get(), IPPROTO_IP, IP_MULTICAST_IF, &via, sizeof(via)) != 0)
+        throwErrno("cannot send multicast on " + params_.udpInterface);
+    }
+  }
+  spdlog::info("UDP feed: market data to {}{}, datagrams of up to {} bytes{}", params_.udpFeed,
+               IN_MULTICAST(ntohl(udpTarget_.sin_addr.s_addr)) ? " (multicast)" : "",
+               params_.udpMaxPayload, params_.udpFeedOnly ? ", none on TCP" : "");
 }
 
 ExchangeServer::~ExchangeServer() = default;
@@ -185,6 +252,9 @@ void ExchangeServer::listen() {
   if (!signalFd_)
     throwErrno("signalfd");
   add(signalFd_.get(), kSignalToken);
+
+  if (!params_.udpFeed.empty())
+    openUdpFeed();
 
   // Ids that differ across restarts: the start time in seconds, then a counter.
   sessionIdBase_ = core::realtimeNs() / 1'000'000'000 * 1'000'000;
@@ -269,6 +339,16 @@ int ExchangeServer::run() {
   closePendingSessions();
   if (samples_)
     samples_->flush();
+  if (udpSocket_) {
+    spdlog::info("UDP feed {}: {} market data frames in {} datagrams ({} bytes), {} send errors",
+                 params_.udpFeed, counters_.udpFrames, counters_.udpDatagrams, counters_.udpBytes,
+                 counters_.udpSendErrors);
+    const core::Histogram& h = *udpSendTime_;
+    if (h.count())
+      spdlog::info("UDP feed sendto() time per datagram (ns; on loopback or veth it includes the "
+                   "receiver's kernel path): p50 {} p90 {} p99 {} max {}",
+                   h.percentile(50), h.percentile(90), h.percentile(99), h.max());
+  }
   return stopSignal_;
 }
 
@@ -537,6 +617,10 @@ void ExchangeServer::publish() noexcept {
     protocol::encodeMarketData(mdBlock_.data() + (id - 1) * mdFrameSize_, 0, 0, id,
                                {entries.data(), n});
   }
+  if (udpSocket_)
+    publishUdp();
+  if (params_.udpFeedOnly)
+    return;
   for (auto& sp : sessions_) {
     Session& s = *sp;
     if (s.state != State::LoggedOn || s.closePending)
@@ -560,6 +644,51 @@ void ExchangeServer::publish() noexcept {
     counters_.marketDataFrames += symbols;
     counters_.framesSent += symbols;
   }
+}
+
+void ExchangeServer::publishUdp() noexcept {
+  // Like the TCP sessions, the feed runs while someone is logged on (docs/protocol.md rule 2).
+  if (std::none_of(sessions_.begin(), sessions_.end(), [](const auto& s) {
+        return s->state == State::LoggedOn && !s->closePending;
+      }))
+    return;
+  const std::uint32_t symbols = market_.symbolCount();
+  std::size_t frames = 0;
+  udpUsed_ = 0;
+  for (std::uint32_t k = 0; k < symbols; ++k) {
+    if (udpUsed_ + mdFrameSize_ > udpDatagram_.size()) {
+      sendDatagram(frames);
+      frames = 0;
+      udpUsed_ = 0;
+    }
+    std::byte* frame = udpDatagram_.data() + udpUsed_;
+    std::memcpy(frame, mdBlock_.data() + k * mdFrameSize_, mdFrameSize_);
+    const std::uint32_t seq = udpSeq_.next();
+    std::memcpy(frame + offsetof(protocol::Header, seq), &seq, sizeof(seq));
+    udpUsed_ += mdFrameSize_;
+    ++frames;
+  }
+  if (frames)
+    sendDatagram(frames);
+}
+
+void ExchangeServer::sendDatagram(std::size_t frames) noexcept {
+  // Stamped as it leaves: the receive latency a client measures starts here.
+  const std::uint64_t now = core::realtimeNs();
+  for (std::size_t i = 0; i < frames; ++i)
+    std::memcpy(udpDatagram_.data() + i * mdFrameSize_ + offsetof(protocol::Header, timestamp),
+                &now, sizeof(now));
+  const std::uint64_t before = core::monotonicNs();
+  const ssize_t n = ::sendto(udpSocket_.get(), udpDatagram_.data(), udpUsed_, MSG_DONTWAIT,
+                             reinterpret_cast<const sockaddr*>(&udpTarget_), sizeof(udpTarget_));
+  udpSendTime_->record(core::monotonicNs() - before);
+  if (n != static_cast<ssize_t>(udpUsed_)) {
+    ++counters_.udpSendErrors; // lost: its frames' seqs show as a gap at the receivers
+    return;
+  }
+  ++counters_.udpDatagrams;
+  counters_.udpFrames += frames;
+  counters_.udpBytes += udpUsed_;
 }
 
 void ExchangeServer::housekeeping() noexcept {

@@ -3,6 +3,8 @@
 // orders, market data on a drift-free tick timer) and shutting down cleanly on SIGINT/SIGTERM.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +36,19 @@ struct ServerParams {
   std::uint32_t shutdownGraceMs = 1000;   // time to deliver LOGOUT before closing anyway
   std::string samplesFile;                // "" = no per-order samples
   std::size_t samplesCapacity = 65536;
+  // The UDP market data feed (docs/exchange-sim.md): every tick's snapshots, packed into
+  // datagrams of whole frames, numbered by the feed's own seq from 1, while a session is
+  // logged on.
+  std::string udpFeed;                    // "IPV4:PORT" (unicast or multicast); "" = none
+  bool udpFeedOnly = false;               // no MARKET_DATA on the TCP sessions
+  std::string udpInterface;               // multicast: the interface to send from
+  std::size_t udpMaxPayload = 1472;       // datagram payload bytes (1500 MTU - IPv4 - UDP)
+  std::uint32_t udpTtl = 1;               // multicast TTL
 };
+
+// "A.B.C.D:PORT" (IPv4). Returns false if it is not.
+[[nodiscard]] bool parseUdpEndpoint(const std::string& text, std::string& address,
+                                    std::uint16_t& port);
 
 // Why a connection ended.
 enum class CloseReason : std::uint8_t {
@@ -75,6 +89,10 @@ struct ServerCounters {
   std::uint64_t ticksMissed = 0;         // timer expirations the loop was too late to publish
   std::uint64_t tickToTradeNegative = 0; // md_timestamp later than the receive time: not recorded
   std::uint64_t tickToTradeMissing = 0;  // NEW_ORDER with md_timestamp 0
+  std::uint64_t udpFrames = 0;           // MARKET_DATA frames sent on the UDP feed
+  std::uint64_t udpDatagrams = 0;
+  std::uint64_t udpBytes = 0;
+  std::uint64_t udpSendErrors = 0;       // datagrams the kernel refused: their seqs are a gap
 };
 
 class ExchangeServer final : public matching::ReportSink {
@@ -143,6 +161,9 @@ private:
   void onTickTimer() noexcept;
   void onTick() noexcept;
   void publish() noexcept;
+  void publishUdp() noexcept;
+  void sendDatagram(std::size_t frames) noexcept;
+  void openUdpFeed();
   void housekeeping() noexcept;
   void beginShutdown(int signal) noexcept;
 
@@ -175,6 +196,14 @@ private:
   std::vector<std::byte> mdBlock_; // every symbol's snapshot, encoded once per tick
   std::size_t mdFrameSize_ = 0;
   std::size_t mdLowWater_ = 0;    // tick-rate 0: a session below this backlog gets the next tick
+  core::UniqueFd udpSocket_;
+  sockaddr_in udpTarget_{};
+  std::vector<std::byte> udpDatagram_; // one datagram being packed
+  std::size_t udpUsed_ = 0;
+  protocol::SeqCounter udpSeq_;       // the feed's own numbering: 1, 2, ... per frame
+  // Time inside sendto() per datagram. On loopback and veth the receiver's kernel path runs
+  // inside it (softirq on the sending CPU): the cost of udp vs AF_XDP delivery shows here.
+  std::unique_ptr<core::Histogram> udpSendTime_;
   ServerCounters counters_;
   std::uint64_t nowNs_ = 0;        // monotonic, refreshed once per event
   std::uint64_t sessionIdBase_ = 0;

@@ -73,6 +73,16 @@ TEST_CASE("config: out-of-range values and bad choices are refused") {
   CHECK(contains(errorOf("[exchange]\nhost = \"\"\n"), "must not be empty"));
 }
 
+// Found by tests/fuzz (fuzz_hftd_config, UBSan): tick_size up to INT64_MAX was accepted, and
+// the strategy's threshold_ticks * tick_size then overflowed.
+TEST_CASE("config: tick_size is bounded so the strategy's prices fit an i64") {
+  CHECK(contains(errorOf("[strategy]\ntick_size = 9223372036854775807\n"),
+                 "out of range 1..1000000000000"));
+  CHECK(errorOf("[strategy]\ntick_size = 1000000000000\nthreshold_ticks = 1000000\n"
+                "aggress_ticks = 1000\n")
+            .empty());
+}
+
 TEST_CASE("config: a TOML syntax error is located") {
   const std::string e = errorOf("[cpu]\nnetwork_core = = 1\n");
   CHECK(contains(e, "test.toml:2:"));
@@ -144,4 +154,67 @@ TEST_CASE("command line: flags that break the configuration are config errors") 
   const auto cmd = parseCommandLine({"--network-core", "1", "--strategy-core", "1", "--config",
                                      HFT_SOURCE_ROOT "/conf/hftd.toml"});
   CHECK_THROWS_AS((void)resolveConfig(cmd), ConfigError);
+}
+
+TEST_CASE("config: md_transport, udp_feed and the AF_XDP keys are read and checked") {
+  const HftdConfig c = parseConfig("[exchange]\nmd_transport = \"af_xdp\"\nudp_feed = "
+                                   "\"239.1.2.3:9100\"\nxdp_queue = 3\nxdp_fallback_udp = true\n"
+                                   "udp_busy_poll_us = 50\nxdp_mode = \"skb\"\n",
+                                   "test.toml");
+  CHECK(c.exchange.mdTransport == MdTransport::AfXdp);
+  CHECK(c.exchange.udpFeedAddress == "239.1.2.3");
+  CHECK(c.exchange.udpFeedPort == 9100);
+  CHECK(c.exchange.xdpQueue == 3);
+  CHECK(c.exchange.xdpFallbackUdp);
+  CHECK(c.exchange.udpBusyPollUs == 50);
+  CHECK(c.exchange.xdpMode == XdpMode::Skb);
+  const HftdConfig defaults;
+  CHECK(defaults.exchange.mdTransport == MdTransport::Tcp);
+  CHECK(!defaults.exchange.xdpFallbackUdp);
+  CHECK(defaults.exchange.xdpMode == XdpMode::Auto);
+  CHECK(contains(errorOf("[exchange]\nxdp_mode = \"drv\"\n"), "\"auto\", \"native\", \"skb\""));
+
+  CHECK(contains(errorOf("[exchange]\nmd_transport = \"dpdk\"\n"), "not one of \"tcp\", \"udp\", \"af_xdp\""));
+  CHECK(contains(errorOf("[exchange]\nudp_feed = \"9001\"\n"), "test.toml:2:"));
+  CHECK(contains(errorOf("[exchange]\nudp_feed = \"host:9001\"\n"), "IPV4-ADDRESS:PORT"));
+  CHECK(contains(errorOf("[exchange]\nudp_feed = \"::1:9001\"\n"), "udp_feed"));
+  CHECK(contains(errorOf("[exchange]\nudp_feed = \"10.0.0.1:0\"\n"), "udp_feed"));
+  CHECK(contains(errorOf("[exchange]\nudp_feed = \"10.0.0.1:65536\"\n"), "udp_feed"));
+  CHECK(contains(errorOf("[exchange]\nxdp_queue = 64\n"), "out of range"));
+  CHECK(contains(errorOf("[exchange]\nxdp_fallback_udp = 1\n"), "expected true or false"));
+}
+
+TEST_CASE("config: a reload takes a new md_transport and udp_feed at the next session") {
+  const HftdConfig a;
+  HftdConfig b = a;
+  b.exchange.mdTransport = MdTransport::Udp;
+  b.exchange.udpFeedPort = 9200;
+  const auto plan = planReload(a, b);
+  REQUIRE(plan.applied.size() == 2);
+  CHECK(plan.applied[0] == "exchange.md_transport (next session)");
+  CHECK(plan.applied[1] == "exchange.udp_feed (next session)");
+  CHECK(plan.needsRestart.empty());
+}
+
+TEST_CASE("command line: --md-transport and --udp-feed override the file") {
+  const auto cmd = parseCommandLine({"--md-transport", "udp", "--udp-feed=10.1.2.3:9300",
+                                     "--config", HFT_SOURCE_ROOT "/conf/hftd.toml"});
+  const HftdConfig c = resolveConfig(cmd);
+  CHECK(c.exchange.mdTransport == MdTransport::Udp);
+  CHECK(c.exchange.udpFeedAddress == "10.1.2.3");
+  CHECK(c.exchange.udpFeedPort == 9300);
+  CHECK(resolveConfig(parseCommandLine({"--md-transport", "af_xdp"})).exchange.mdTransport ==
+        MdTransport::AfXdp);
+  auto usage = [](std::vector<std::string> args) {
+    try {
+      (void)parseCommandLine(args);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(contains(usage({"--md-transport", "xdp"}), "not tcp, udp or af_xdp"));
+  CHECK(contains(usage({"--md-transport"}), "needs a value"));
+  CHECK(contains(usage({"--udp-feed", "localhost:9001"}), "--udp-feed"));
+  CHECK(contains(usageText(), "--md-transport"));
 }

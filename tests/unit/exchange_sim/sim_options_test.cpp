@@ -170,6 +170,15 @@ TEST_CASE("options: a bad command line exits 2 naming the flag and the fix") {
   }
 }
 
+// Found by tests/fuzz (fuzz_xsim_args, UBSan): the seed's range was printed by converting 2^64
+// (a double) to u64, which is undefined; the message showed a wrong bound.
+TEST_CASE("options: a bad seed names the whole u64 range") {
+  const auto cmd = parse({"--seed", "x"});
+  CHECK(cmd.exitCode == kExitUsage);
+  CHECK(contains(cmd.error, "0 to 18446744073709551615"));
+  CHECK(contains(configError("[market]\nseed = \"1\"\n"), "0 to 18446744073709551615"));
+}
+
 TEST_CASE("options: an unknown key is refused with file, line, column and key") {
   const auto e = configError("[market]\nsymbols = 3\ndept = 5\n", "conf/a.toml");
   CHECK(contains(e, "conf/a.toml:3:1"));
@@ -232,4 +241,40 @@ TEST_CASE("options: flags override the file; a bad file exits 78 with its locati
 
   const auto missing = parse({"--config", "/nonexistent/xsim.toml"});
   CHECK(missing.exitCode == kExitConfig);
+}
+
+TEST_CASE("options: --udp-feed, --udp-feed-only and the [server] udp keys") {
+  const auto cmd = parse({"--udp-feed", "239.1.1.1:9001", "--udp-feed-only", "--udp-interface",
+                          "veth0"});
+  REQUIRE(!cmd.exit);
+  CHECK(cmd.options.server.udpFeed == "239.1.1.1:9001");
+  CHECK(cmd.options.server.udpFeedOnly);
+  CHECK(cmd.options.server.udpInterface == "veth0");
+  const SimOptions defaults;
+  CHECK(defaults.server.udpFeed.empty());
+  CHECK(!defaults.server.udpFeedOnly);
+  CHECK(defaults.server.udpMaxPayload == 1472);
+
+  SimOptions fromFile;
+  applyConfig(fromFile, "[server]\nudp_feed = \"10.0.0.2:9100\"\nudp_max_payload = 9000\n"
+                        "udp_ttl = 4\n", "a.toml");
+  CHECK(fromFile.server.udpFeed == "10.0.0.2:9100");
+  CHECK(fromFile.server.udpMaxPayload == 9000);
+  CHECK(fromFile.server.udpTtl == 4);
+  CHECK(contains(parse({"--help"}).output, "--udp-feed-only"));
+}
+
+TEST_CASE("options: a bad UDP feed setting is refused, naming it") {
+  for (const char* bad : {"localhost:9001", "10.0.0.1", "10.0.0.1:0", "[::1]:9001"}) {
+    const auto cmd = parse({"--udp-feed", bad});
+    CAPTURE(bad);
+    CHECK(cmd.exit);
+    CHECK(cmd.exitCode == kExitUsage);
+    CHECK(contains(cmd.error, "--udp-feed"));
+  }
+  const auto only = parse({"--udp-feed-only"});
+  CHECK(only.exitCode == kExitUsage);
+  CHECK(contains(only.error, "udp_feed"));
+  CHECK(contains(configError("[server]\nudp_feed = \"x:1\"\n", "a.toml"), "a.toml:2:"));
+  CHECK(contains(configError("[server]\nudp_max_payload = 100\n", "a.toml"), "udp_max_payload"));
 }

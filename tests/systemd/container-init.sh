@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# PID 1 of the systemd test's fresh pid/mount/net/uts/ipc/cgroup namespaces (started by
+# run-systemd-test.sh through unshare): builds a throw-away root and execs systemd in it.
+#
+#   container-init.sh STATE_DIR TEST_TARGET_FILE
+#
+# The root is an overlay of the host's / whose upper layer lives on a tmpfs mounted in this
+# mount namespace only, so every write (installed files, users, journals) vanishes with it and
+# the host's files are never modified. /proc/sys, /proc/sysrq-trigger and /sys are read-only
+# (systemd's container interface), /run, /tmp, /var/tmp and /dev are fresh tmpfs, and the host's
+# enabled units and all generators are masked: systemd boots straight into hft-test.target.
+set -euo pipefail
+
+state=${1:?usage: container-init.sh STATE_DIR TEST_TARGET_FILE}
+target_file=${2:?usage: container-init.sh STATE_DIR TEST_TARGET_FILE}
+
+die() { echo "container-init: $*" >&2; exit 1; }
+[[ $$ -eq 1 ]] || die "must run as PID 1 of a new pid namespace (started by run-systemd-test.sh)"
+[[ -d $state/fs ]] || die "$state/fs is missing"
+
+# Nothing mounted here may reach the host, whatever the host's propagation defaults are.
+mount --make-rprivate /
+
+mount -t tmpfs -o mode=0700,size=4G hft-systemd-test "$state/fs"
+upper=$state/fs/upper work=$state/fs/work root=$state/fs/root
+mkdir "$upper" "$work" "$root"
+mount -t overlay hft-systemd-test-root -o "lowerdir=/,upperdir=$upper,workdir=$work" "$root"
+
+# Kernel file systems: our own proc (this pid namespace), read-only kernel tunables.
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+for p in sys sysrq-trigger; do
+  [[ -e $root/proc/$p ]] || continue
+  mount --bind "$root/proc/$p" "$root/proc/$p"
+  mount -o remount,bind,ro,nosuid,nodev,noexec "$root/proc/$p"
+done
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
+# The cgroup namespace is rooted at the cgroup the harness made for us: systemd sees it as /.
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
+
+# A minimal /dev, as a container manager gives one: a few nodes, its own ptys and shm.
+mount -t tmpfs -o mode=0755,nosuid,size=4M dev "$root/dev"
+mknod -m 0666 "$root/dev/null" c 1 3
+mknod -m 0666 "$root/dev/zero" c 1 5
+mknod -m 0666 "$root/dev/full" c 1 7
+mknod -m 0666 "$root/dev/random" c 1 8
+mknod -m 0666 "$root/dev/urandom" c 1 9
+mknod -m 0666 "$root/dev/tty" c 5 0
+mkdir -m 0755 "$root/dev/pts" "$root/dev/shm" "$root/dev/mqueue"
+chmod 1777 "$root/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts "$root/dev/pts"
+ln -s pts/ptmx "$root/dev/ptmx"
+mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
+# The console is a log file the harness can read (and prints when a step fails).
+touch "$root/dev/console"
+mount --bind "$state/console.log" "$root/dev/console"
+
+mount -t tmpfs -o mode=0755,nosuid,nodev,size=256M run "$root/run"
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=256M tmp "$root/tmp"
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=256M var-tmp "$root/var/tmp"
+
+# systemd configuration, all in the overlay's upper layer.
+etc=$root/etc/systemd/system
+mkdir -p "$etc" "$root/etc/systemd/system-generators" "$root/etc/systemd/journald.conf.d"
+install -m 0644 "$target_file" "$etc/hft-test.target"
+ln -sfn hft-test.target "$etc/default.target"
+# No generator runs (fstab, getty, sysv scripts, the host's own like postgresql's).
+for g in /usr/lib/systemd/system-generators/* /lib/systemd/system-generators/* \
+         /etc/systemd/system-generators/* /usr/local/lib/systemd/system-generators/*; do
+  [[ -e $g ]] && ln -sfn /dev/null "$root/etc/systemd/system-generators/${g##*/}"
+done
+# Mask every unit that anything wants or requires (the host's enabled units and the vendor
+# boot set) except the journal, plus the units that touch global kernel state or the clock.
+keep=" systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket "
+mask=(systemd-sysctl.service systemd-modules-load.service systemd-binfmt.service
+  systemd-remount-fs.service systemd-random-seed.service systemd-tmpfiles-setup.service
+  systemd-tmpfiles-setup-dev.service systemd-tmpfiles-clean.service systemd-tmpfiles-clean.timer
+  systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
+  systemd-udev-trigger.service systemd-udev-settle.service systemd-hwdb-update.service
+  systemd-timesyncd.service systemd-time-wait-sync.service systemd-firstboot.service
+  systemd-machine-id-commit.service systemd-update-utmp.service systemd-logind.service
+  systemd-journal-flush.service systemd-pstore.service systemd-sysusers.service
+  proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount sys-kernel-config.mount
+  sys-kernel-debug.mount sys-kernel-tracing.mount sys-fs-fuse-connections.mount
+  dev-hugepages.mount dev-mqueue.mount kmod-static-nodes.service ldconfig.service
+  getty.target console-getty.service dbus.socket dbus.service)
+while IFS= read -r -d '' link; do
+  mask+=("${link##*/}")
+done < <(find "$root/etc/systemd/system" "$root/usr/lib/systemd/system" \
+  "$root/usr/local/lib/systemd/system" \( -path '*.wants/*' -o -path '*.requires/*' \) \
+  -print0 2>/dev/null)
+for unit in "${mask[@]}"; do
+  [[ $keep == *" $unit "* ]] || ln -sfn /dev/null "$etc/$unit"
+done
+# The journal stays in this namespace's /run; the host's /var/log/journal is not written.
+printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\n' \
+  > "$root/etc/systemd/journald.conf.d/hft-test.conf"
+tr -d '-' < /proc/sys/kernel/random/uuid > "$root/etc/machine-id"
+hostname hft-systemd-test
+echo hft-systemd-test > "$root/etc/hostname"
+
+# Switch to the new root and drop the old one from this namespace.
+cd "$root"
+mkdir -p .hft-oldroot
+pivot_root . .hft-oldroot
+umount -l /.hft-oldroot
+rmdir /.hft-oldroot
+
+# Capabilities nothing in the test needs and that reach past the namespaces (modules, clock,
+# raw I/O, kernel log, alarms) leave the bounding set before systemd starts.
+exec setpriv --bounding-set -sys_module,-sys_time,-sys_rawio,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override,-sys_pacct \
+  env -i container=hft-systemd-test PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  /lib/systemd/systemd --system systemd.unit=hft-test.target systemd.show_status=false \
+  </dev/null
