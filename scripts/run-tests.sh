@@ -74,13 +74,13 @@ for b in $builds; do
     setup build/asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       run_suite asan+ubsan build/asan --suite unit --suite integration --no-suite load \
-      --timeout-multiplier 3
+      --no-suite systemd --no-suite tools --timeout-multiplier 3
     ;;
   tsan)
     setup build/tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
       run_suite tsan build/tsan --suite unit --suite integration --no-suite load \
-      --timeout-multiplier 4
+      --no-suite systemd --no-suite tools --timeout-multiplier 4
     ;;
   *)
     echo "run-tests: unknown build '$b' in HFT_TEST_BUILDS (release, asan, tsan)" >&2
