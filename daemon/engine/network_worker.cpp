@@ -27,7 +27,10 @@ NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& conf
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
       fifoPriority_(config.cpu.fifoPriority), session_(*this), hugePages_(config.cpu.hugePages),
       parkEpoll_(epoll_create1(EPOLL_CLOEXEC)), mdWire_(std::make_unique<core::Histogram>()),
-      mdParsed_(std::make_unique<core::Histogram>()) {}
+      mdParsed_(std::make_unique<core::Histogram>()) {
+  // Here, on the thread that builds the engine, before any session can change exchange_.
+  removeLeftoverProgram();
+}
 
 NetworkWorker::~NetworkWorker() = default;
 
@@ -460,7 +463,6 @@ void NetworkWorker::run() noexcept {
   if (fifoPriority_ > 0)
     (void)core::setFifoPriority(fifoPriority_); // checked once at start-up by the engine
   (void)core::pinThisThread(core_);
-  removeLeftoverProgram();
   int idleSpins = 0;
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     bump(shared_.net.beats);
