@@ -354,11 +354,16 @@ void NetworkWorker::closeFeed() noexcept {
     return;
   feedActive_ = false;
   logMdSummary();
-  const bool hadXdp = xdpFeed_ != nullptr;
-  xdpFeed_.reset(); // detaches the XDP program: the kernel gets the feed's packets again
+  if (xdpFeed_) {
+    if (const int rc = xdpFeed_->detachProgram(); rc < 0)
+      spdlog::error("Cannot detach the XDP program from {}: {}; the feed's packets stay "
+                    "redirected until you remove it: ip link set dev {} xdp off",
+                    exchange_.interface, std::strerror(-rc), exchange_.interface);
+    else
+      spdlog::info("XDP program detached from {}", exchange_.interface);
+  }
+  xdpFeed_.reset();
   udpFeed_.reset();
-  if (hadXdp)
-    spdlog::info("XDP program detached from {}", exchange_.interface);
 }
 
 int NetworkWorker::parkFd() noexcept {

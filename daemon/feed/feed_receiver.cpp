@@ -54,8 +54,8 @@ FeedError::Kind kindOf(int error) noexcept {
 }
 
 const char* permissionHint() noexcept {
-  return " (hftd needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW for AF_XDP: run it as root or give "
-         "the unit AmbientCapabilities=CAP_NET_ADMIN CAP_BPF CAP_NET_RAW CAP_IPC_LOCK; or use "
+  return " (hftd needs CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON and CAP_NET_RAW for AF_XDP: run it "
+         "as root or install units/af-xdp.conf.example as a drop-in of hftd.service; or use "
          "md_transport = \"udp\")";
 }
 
@@ -303,6 +303,19 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
     }
     if (rc != 0 && rc != -EPERM && params.xdpMode != FeedParams::XdpMode::Native)
       rc = xdp_program__attach(program_, ifindex_, XDP_MODE_SKB, 0);
+    if (rc == -EEXIST || rc == -EBUSY) {
+      // Something holds the hook that removeLeftover() could not identify: reading another
+      // program's name needs CAP_SYS_ADMIN, so it may be a killed hftd's; never guess.
+      std::uint32_t id = 0;
+      (void)bpf_xdp_query_id(ifindex_, 0, &id);
+      throw FeedError(FeedError::Kind::Busy, -rc,
+                      "interface " + params.interface + " already runs an XDP program (id " +
+                          std::to_string(id) +
+                          ") that hftd cannot identify without CAP_SYS_ADMIN. If it is one a "
+                          "killed hftd left (`bpftool net show dev " + params.interface +
+                          "` names it hft_md_xdp), remove it: ip link set dev " +
+                          params.interface + " xdp off");
+    }
     if (rc != 0)
       fail(-rc, "cannot attach the XDP program to " + params.interface +
                     (params.xdpMode == FeedParams::XdpMode::Native
@@ -404,12 +417,36 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
   }
 }
 
+int XdpFeedReceiver::detachProgram() noexcept {
+  if (!programAttached_)
+    return 0;
+  const std::uint32_t flags = nativeMode_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  std::uint32_t attachedId = 0;
+  int rc = 0;
+  // Attached alone (no libxdp dispatcher, e.g. without a bpffs): detach over netlink, which
+  // needs only CAP_NET_ADMIN, and only if the interface still runs this very program (the
+  // kernel checks the expected fd). libxdp's own detach would look the program up by id,
+  // which needs CAP_SYS_ADMIN that a hardened unit does not have.
+  if (bpf_xdp_query_id(ifindex_, static_cast<int>(flags), &attachedId) == 0 &&
+      attachedId != 0 && attachedId == xdp_program__id(program_)) {
+    bpf_xdp_attach_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.old_prog_fd = xdp_program__fd(program_);
+    rc = bpf_xdp_detach(ifindex_, static_cast<int>(flags), &opts);
+  } else {
+    // Behind a dispatcher: libxdp takes it out and leaves the other programs running.
+    rc = xdp_program__detach(program_, ifindex_, nativeMode_ ? XDP_MODE_NATIVE : XDP_MODE_SKB,
+                             0);
+  }
+  if (rc == 0)
+    programAttached_ = false;
+  return rc;
+}
+
 void XdpFeedReceiver::cleanUp() noexcept {
   // The program first: from then on the kernel gets the feed's packets again.
-  if (programAttached_) {
-    xdp_program__detach(program_, ifindex_, nativeMode_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
-    programAttached_ = false;
-  }
+  (void)detachProgram();
+  programAttached_ = false;
   if (xsk_) {
     xsk_socket__delete(xsk_);
     xsk_ = nullptr;

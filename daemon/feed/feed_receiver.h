@@ -146,6 +146,10 @@ public:
   // True when an XDP program named kProgramName is attached to the interface (tests, checks).
   [[nodiscard]] static bool attached(int ifindex);
 
+  // Takes the XDP program off the interface (the kernel gets the feed's packets again);
+  // returns 0, or a negative errno. Idempotent; the destructor calls it too.
+  int detachProgram() noexcept;
+
 private:
   void cleanUp() noexcept;
 

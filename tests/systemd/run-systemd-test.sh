@@ -391,13 +391,12 @@ wait_for "orders and fills over AF_XDP market data" 60 counters_rise
 hftctl stop-session >/dev/null || fail "hftctl stop-session (AF_XDP) failed"
 journal_shows '^Market data over af_xdp: [1-9][0-9]* frames' -u hftd "SESSION_ID=$session3" -o cat
 ok "AF_XDP (af-xdp.conf drop-in): session $session3: $(ct journalctl -u hftd -o cat | awk '/^AF_XDP: [0-9]+ packets/ {l = $0} END {print l}')"
-# Known engine limitation (reported): without CAP_SYS_ADMIN libxdp cannot get the program's fd
-# by id, so the detach at session end leaves hft_md_xdp on the interface and the next AF_XDP
-# session fails with EBUSY. Turn this warning into a failure once hftd detaches by itself.
+# The drop-in grants no CAP_SYS_ADMIN: hftd detaches its own program over netlink anyway.
 if ct ip link show lo | has 'prog/xdp'; then
-  log "WARN: hft_md_xdp is still attached to lo after stop-session (hftd logged 'XDP program detached'); detaching it by hand"
   ct ip link set lo xdpgeneric off
+  fail "hft_md_xdp is still attached to lo after stop-session"
 fi
+journal_shows 'XDP program detached from lo' -u hftd -o cat
 
 # The monitor's files fill up.
 mon_dir=/var/log/hft/monitor

@@ -229,23 +229,62 @@ class VethTest(TransportTest):
         status = run(*(self.e + ["xdp-loader", "status", self.veth.engine_if])).stdout
         self.assertIn("xdpfilt", status, "the other program must stay")
 
-    def drop_caps(self):
+    def hftd_without(self, caps, config=None):
+        """hftd over af_xdp with the capabilities `caps` dropped (capsh), trading at once."""
         if shutil.which("capsh") is None:
             self.skipTest("capsh (libcap2-bin) is needed to drop capabilities")
-        return ["capsh", "--drop=cap_net_admin,cap_bpf,cap_net_raw,cap_sys_admin,cap_perfmon",
-                "--"]
-
-    def test_af_xdp_without_capabilities_fails_with_a_clear_error(self):
-        self.exchange()
-        capsh = self.drop_caps()
-        hftd = Proc(self.e + capsh + ["-c", " ".join([
-            HFTD, "--config", os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
-            "--interface", self.veth.engine_if, "--network-core", str(worker_cores()[0]),
-            "--strategy-core", str(worker_cores()[1]), "--poll-mode", "yield",
+        net, strat = worker_cores()
+        hftd = Proc(self.e + ["capsh", "--drop=" + caps, "--", "-c", " ".join([
+            HFTD, "--config", config or os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
+            "--interface", self.veth.engine_if, "--network-core", str(net),
+            "--strategy-core", str(strat), "--poll-mode", "yield",
             "--exchange", "%s:%d" % (EXCHANGE_IP, TCP_PORT), "--socket", self.sock,
             "--sessions-dir", self.sessions, "--md-transport", "af_xdp", "--udp-feed",
             "%s:%d" % (ENGINE_IP, FEED_PORT), "--start-session"])])
         self.procs.append(hftd)
+        return hftd
+
+    NO_XDP_CAPS = "cap_net_admin,cap_bpf,cap_net_raw,cap_sys_admin,cap_perfmon"
+
+    def test_af_xdp_with_the_units_capabilities_detaches_without_cap_sys_admin(self):
+        # What units/af-xdp.conf.example grants: no CAP_SYS_ADMIN, with which libxdp would
+        # look the program up by id to detach it.
+        exchange = self.exchange()
+        hftd = self.hftd_without("cap_sys_admin")
+        hftd.wait_line("Market data: AF_XDP on %s" % self.veth.engine_if)
+        self.assertTrue(self.veth.xdp_attached())
+        self.trade_and_compare(hftd, exchange, min_md=100)
+        wait_for(lambda: not self.veth.xdp_attached(), "the XDP program to be detached")
+        at, _ = hftd.wait_line("XDP program detached from " + self.veth.engine_if)
+        self.exchange()  # trade_and_compare stopped the first one
+        hftctl(self.sock, "start-session")  # the interface is free for the next session
+        hftd.wait_line("Connected to exchange", start=at)
+        wait_for(lambda: stats(self.sock)["md_messages"] > 100, "market data, second session")
+        self.assertTrue(self.veth.xdp_attached())
+        self.assertEqual(hftd.stop(), 0)
+        self.assertFalse(self.veth.xdp_attached())
+
+    def test_af_xdp_leftover_without_cap_sys_admin_gets_a_clear_error(self):
+        # A killed hftd's program: without CAP_SYS_ADMIN its name cannot be read, so hftd must
+        # not remove it blindly; it says what holds the interface and how to free it.
+        exchange = self.exchange()
+        hftd = self.hftd("af_xdp", ENGINE_IP + ":%d" % FEED_PORT, "--start-session")
+        hftd.wait_line("Connected to exchange")
+        hftd.stop(signal.SIGKILL)
+        self.assertTrue(self.veth.xdp_attached())
+        os.unlink(self.sock)
+        again = self.hftd_without("cap_sys_admin")
+        _, line = again.wait_line("Cannot receive market data over AF_XDP")
+        self.assertIn("already runs an XDP program", line)
+        self.assertIn("ip link set dev %s xdp off" % self.veth.engine_if, line)
+        self.assertEqual(again.wait_exit(), 1)
+        self.assertTrue(self.veth.xdp_attached(), "not hftd's to remove without proof")
+        run(*(self.e + ["ip", "link", "set", "dev", self.veth.engine_if, "xdp", "off"]))
+        exchange.stop(signal.SIGINT)
+
+    def test_af_xdp_without_capabilities_fails_with_a_clear_error(self):
+        self.exchange()
+        hftd = self.hftd_without(self.NO_XDP_CAPS)
         _, line = hftd.wait_line("Cannot receive market data over AF_XDP")
         self.assertIn("CAP_NET_ADMIN", line)
         self.assertIn("xdp_fallback_udp", line)
@@ -260,15 +299,7 @@ class VethTest(TransportTest):
             text = f.read().replace("xdp_fallback_udp = false", "xdp_fallback_udp = true")
         with open(config, "w") as f:
             f.write(text)
-        capsh = self.drop_caps()
-        net, strat = worker_cores()
-        hftd = Proc(self.e + capsh + ["-c", " ".join([
-            HFTD, "--config", config, "--interface", self.veth.engine_if, "--network-core",
-            str(net), "--strategy-core", str(strat), "--poll-mode", "yield", "--exchange",
-            "%s:%d" % (EXCHANGE_IP, TCP_PORT), "--socket", self.sock, "--sessions-dir",
-            self.sessions, "--md-transport", "af_xdp", "--udp-feed",
-            "%s:%d" % (ENGINE_IP, FEED_PORT), "--start-session"])])
-        self.procs.append(hftd)
+        hftd = self.hftd_without(self.NO_XDP_CAPS, config)
         _, line = hftd.wait_line("AF_XDP unavailable")
         self.assertIn("falling back to a kernel UDP socket", line)
         hftd.wait_line("on a kernel socket (recvmmsg")
