@@ -135,8 +135,10 @@ public:
   [[nodiscard]] std::uint32_t programId() const noexcept;
 
   static constexpr unsigned kBatch = 64;
-  static constexpr std::uint32_t kFrameSize = 4096;
-  static constexpr std::uint32_t kFrames = 4096; // 16 MiB of UMEM: 8 hugepages
+  // 2 KiB frames hold a 1500-byte-MTU packet (and zero-copy's 256 bytes of headroom); 16384
+  // of them buffer ~130k snapshots, as deep as the udp path's 16 MiB socket buffer.
+  static constexpr std::uint32_t kFrameSize = 2048;
+  static constexpr std::uint32_t kFrames = 16384; // 32 MiB of UMEM: 16 hugepages
   static constexpr const char* kProgramName = "hft_md_xdp";
 
   // Detaches an XDP program named kProgramName from the interface (one a killed hftd left).
