@@ -15,7 +15,7 @@ packages=(
   # data collection and benchmarks
   sysstat linux-perf sockperf numactl ethtool
   # linters the tests run
-  shellcheck flake8
+  shellcheck flake8 clang-format
 )
 
 if [ "$(id -u)" -ne 0 ]; then
