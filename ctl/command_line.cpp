@@ -40,8 +40,7 @@ constexpr std::array<CommandInfo, 7> kCommands{{
      "Stop the running session and print its summary.",
      "Needs root or group hft-admin. Exit 1 if no session is running."},
     {Command::KillSwitch, "kill-switch", "kill-switch on|off",
-     "Turn the kill switch on (stop sending orders) or off.",
-     "Needs root or group hft-admin."},
+     "Turn the kill switch on (stop sending orders) or off.", "Needs root or group hft-admin."},
     {Command::Reload, "reload", "reload",
      "Re-read the configuration file; list what was applied and what needs a restart.",
      "Needs root or group hft-admin. An invalid file is refused (exit 1) and the running\n"
@@ -77,8 +76,7 @@ std::optional<double> parsePositiveSeconds(const std::string& text) {
     return std::nullopt;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0.0 ||
-      value > 86400.0)
+  if (end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0.0 || value > 86400.0)
     return std::nullopt;
   return value;
 }
@@ -138,8 +136,8 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
     } else if (options.command == Command::KillSwitch && !killSwitch) {
       killSwitch = arg;
     } else {
-      return UsageError{fmt::format("unexpected argument '{}' for {}", arg,
-                                    commandName(*options.command))};
+      return UsageError{
+          fmt::format("unexpected argument '{}' for {}", arg, commandName(*options.command))};
     }
   }
 
@@ -158,8 +156,8 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
   const Command command = *options.command;
   if (duration) {
     if (command != Command::StartSession)
-      return UsageError{fmt::format("--duration is an option of start-session, not {}",
-                                    commandName(command))};
+      return UsageError{
+          fmt::format("--duration is an option of start-session, not {}", commandName(command))};
     const auto seconds = parseSeconds(*duration);
     if (!seconds)
       return UsageError{fmt::format("--duration needs a whole number of seconds (0 = until "
@@ -169,8 +167,7 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
   }
   if (watch) {
     if (command != Command::Stats)
-      return UsageError{fmt::format("--watch is an option of stats, not {}",
-                                    commandName(command))};
+      return UsageError{fmt::format("--watch is an option of stats, not {}", commandName(command))};
     options.watchSec = parsePositiveSeconds(*watch);
     if (!options.watchSec)
       return UsageError{fmt::format("--watch needs a number of seconds greater than 0 (at most "

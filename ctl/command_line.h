@@ -21,13 +21,13 @@ enum class Command { Status, Stats, StartSession, StopSession, KillSwitch, Reloa
 
 struct Options {
   std::optional<Command> command; // empty only with help or clientVersion
-  std::string socketPath;          // --socket, else $HFTD_SOCKET, else the default
+  std::string socketPath;         // --socket, else $HFTD_SOCKET, else the default
   bool json = false;
-  bool help = false;          // --help: the tool's help, or the command's when one is given
-  bool clientVersion = false; // --version: hftctl's own version, no daemon needed
-  std::uint32_t durationSec = 0;       // start-session --duration
-  bool killSwitchOn = false;           // kill-switch on|off
-  std::optional<double> watchSec;      // stats --watch
+  bool help = false;              // --help: the tool's help, or the command's when one is given
+  bool clientVersion = false;     // --version: hftctl's own version, no daemon needed
+  std::uint32_t durationSec = 0;  // start-session --duration
+  bool killSwitchOn = false;      // kill-switch on|off
+  std::optional<double> watchSec; // stats --watch
 };
 
 struct UsageError {
@@ -35,8 +35,8 @@ struct UsageError {
 };
 
 // `args` excludes the program name; `envSocket` is $HFTD_SOCKET or null.
-[[nodiscard]] std::variant<Options, UsageError> parseCommandLine(
-    const std::vector<std::string>& args, const char* envSocket);
+[[nodiscard]] std::variant<Options, UsageError>
+parseCommandLine(const std::vector<std::string>& args, const char* envSocket);
 
 [[nodiscard]] std::string_view commandName(Command command) noexcept;
 [[nodiscard]] std::string toolHelp();

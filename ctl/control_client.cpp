@@ -60,9 +60,9 @@ ControlClient::ControlClient(const std::string& socketPath, std::chrono::millise
     if (err == EACCES || err == EPERM)
       throw ControlClientError(Failure::SocketAccess, "",
                                fmt::format("permission denied opening {}", socketPath));
-    throw ControlClientError(Failure::NotRunning, "",
-                             fmt::format("cannot connect to {}: {}", socketPath,
-                                         std::strerror(err)));
+    throw ControlClientError(
+        Failure::NotRunning, "",
+        fmt::format("cannot connect to {}: {}", socketPath, std::strerror(err)));
   }
 
   int r = sd_bus_new(&bus_);
@@ -79,9 +79,9 @@ ControlClient::ControlClient(const std::string& socketPath, std::chrono::millise
     bus_ = sd_bus_close_unref(bus_);
     if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
       throw ControlClientError(Failure::Failed, "", closedMessage(-r));
-    throw ControlClientError(Failure::Failed, "",
-                             fmt::format("cannot start a D-Bus connection on {}: {}", socketPath,
-                                         std::strerror(-r)));
+    throw ControlClientError(
+        Failure::Failed, "",
+        fmt::format("cannot start a D-Bus connection on {}: {}", socketPath, std::strerror(-r)));
   }
 }
 
@@ -98,9 +98,9 @@ sd_bus_message* ControlClient::newCall(const char* method) {
   const int r = sd_bus_message_new_method_call(bus_, &m, nullptr, control::kObjectPath,
                                                control::kInterface, method);
   if (r < 0)
-    throw ControlClientError(Failure::Failed, "",
-                             fmt::format("cannot build the {} call: {}", method,
-                                         std::strerror(-r)));
+    throw ControlClientError(
+        Failure::Failed, "",
+        fmt::format("cannot build the {} call: {}", method, std::strerror(-r)));
   return m;
 }
 
@@ -119,9 +119,9 @@ sd_bus_message* ControlClient::call(sd_bus_message* request) {
   sd_bus_error_free(&error);
 
   if (r == -ETIMEDOUT)
-    throw ControlClientError(Failure::Failed, "",
-                             fmt::format("hftd did not answer within {} s",
-                                         callTimeout_.count() / 1000));
+    throw ControlClientError(
+        Failure::Failed, "",
+        fmt::format("hftd did not answer within {} s", callTimeout_.count() / 1000));
   if (sd_bus_is_open(bus_) <= 0)
     throw ControlClientError(Failure::Failed, "", closedMessage(-r));
   if (name == control::kErrorAccessDenied)

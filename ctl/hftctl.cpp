@@ -55,8 +55,7 @@ int report(const ControlClientError& e, const Options& options, std::ostream& er
   case Failure::Refused:
     err << fmt::format("hftctl: {} refused: {}.{}\n", command, e.what(), hintFor(e));
     return kExitFailed;
-  case Failure::Failed:
-    break;
+  case Failure::Failed: break;
   }
   err << fmt::format("hftctl: {} failed: {}\n", command, e.what());
   return kExitFailed;

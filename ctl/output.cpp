@@ -183,8 +183,8 @@ std::string formatStats(const control::EngineStats& s) {
 }
 
 std::string formatSummary(const control::SessionSummary& summary) {
-  std::string out = fmt::format("Session {} stopped.\nRecorded in {}\n\n", orDash(summary.sessionId),
-                                orDash(summary.directory));
+  std::string out = fmt::format("Session {} stopped.\nRecorded in {}\n\n",
+                                orDash(summary.sessionId), orDash(summary.directory));
   out += formatStats(summary.stats);
   return out;
 }
@@ -192,8 +192,8 @@ std::string formatSummary(const control::SessionSummary& summary) {
 std::string formatReload(const control::ReloadResult& result) {
   if (result.applied.empty() && result.needsRestart.empty())
     return "Configuration reloaded: nothing changed.\n";
-  std::string out = fmt::format("Configuration reloaded.\nApplied now:    {}\n",
-                                joinOrNone(result.applied));
+  std::string out =
+      fmt::format("Configuration reloaded.\nApplied now:    {}\n", joinOrNone(result.applied));
   out += fmt::format("Needs restart:  {}\n", joinOrNone(result.needsRestart));
   if (!result.needsRestart.empty())
     out += "Restart hftd (`systemctl restart hftd`, between sessions) to apply those.\n";

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // hftd: the trading engine daemon. A thin program over the engine and control libraries.
-#include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>

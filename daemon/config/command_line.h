@@ -25,7 +25,7 @@ public:
 };
 
 struct CommandLine {
-  std::optional<std::string> configPath; // --config
+  std::optional<std::string> configPath;      // --config
   std::optional<std::string> checkConfigPath; // --check-config FILE
   std::optional<std::string> interface;
   std::optional<int> networkCore;

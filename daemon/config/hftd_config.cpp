@@ -54,8 +54,7 @@ public:
     }
   }
 
-  template <typename Int>
-  void integer(const char* key, Int& out, long long min, long long max) {
+  template <typename Int> void integer(const char* key, Int& out, long long min, long long max) {
     const toml::node* node = find(key);
     if (!node)
       return;
@@ -119,7 +118,8 @@ public:
     string(key, text);
     if (!parseUdpFeed(text, address, port))
       fail(*node, key,
-           "\"" + text + "\" is not IPV4-ADDRESS:PORT, e.g. \"0.0.0.0:9001\" or \"239.1.1.1:9001\"");
+           "\"" + text +
+               "\" is not IPV4-ADDRESS:PORT, e.g. \"0.0.0.0:9001\" or \"239.1.1.1:9001\"");
   }
 
   // Refuses every key this section did not ask for.
@@ -227,8 +227,9 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.integer("connect_timeout_ms", c.exchange.connectTimeoutMs, 10, 60000);
     s.integer("reconnect_initial_ms", c.exchange.reconnectInitialMs, 1, 60000);
     s.integer("reconnect_max_ms", c.exchange.reconnectMaxMs, 1, 600000);
-    s.choice("md_transport", c.exchange.mdTransport,
-             {{"tcp", MdTransport::Tcp}, {"udp", MdTransport::Udp}, {"af_xdp", MdTransport::AfXdp}});
+    s.choice(
+        "md_transport", c.exchange.mdTransport,
+        {{"tcp", MdTransport::Tcp}, {"udp", MdTransport::Udp}, {"af_xdp", MdTransport::AfXdp}});
     s.udpFeed("udp_feed", c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
     s.integer("udp_busy_poll_us", c.exchange.udpBusyPollUs, 0, 100000);
     s.integer("xdp_queue", c.exchange.xdpQueue, 0, 63);
@@ -310,10 +311,9 @@ void validate(const HftdConfig& c) {
                       std::to_string(c.cpu.networkCore) +
                       ": the two workers each need a core of their own");
   if (c.exchange.reconnectMaxMs < c.exchange.reconnectInitialMs)
-    throw ConfigError(file + ": [exchange] reconnect_max_ms (" +
-                      std::to_string(c.exchange.reconnectMaxMs) +
-                      ") is below reconnect_initial_ms (" +
-                      std::to_string(c.exchange.reconnectInitialMs) + ")");
+    throw ConfigError(
+        file + ": [exchange] reconnect_max_ms (" + std::to_string(c.exchange.reconnectMaxMs) +
+        ") is below reconnect_initial_ms (" + std::to_string(c.exchange.reconnectInitialMs) + ")");
   if (c.strategy.orderQty > c.risk.maxOrderQty)
     throw ConfigError(file + ": [strategy] order_qty (" + std::to_string(c.strategy.orderQty) +
                       ") exceeds [risk] max_order_qty (" + std::to_string(c.risk.maxOrderQty) +

@@ -40,10 +40,10 @@ struct ExchangeConfig {
   MdTransport mdTransport = MdTransport::Tcp;
   std::string udpFeedAddress = "0.0.0.0"; // udp_feed: unicast address or group to listen on
   std::uint16_t udpFeedPort = 9001;
-  std::uint32_t udpBusyPollUs = 0;        // SO_BUSY_POLL on the feed socket; 0 = off
-  std::uint32_t xdpQueue = 0;             // the receive queue of `interface` the feed arrives on
+  std::uint32_t udpBusyPollUs = 0; // SO_BUSY_POLL on the feed socket; 0 = off
+  std::uint32_t xdpQueue = 0;      // the receive queue of `interface` the feed arrives on
   XdpMode xdpMode = XdpMode::Auto;
-  bool xdpFallbackUdp = false;            // af_xdp impossible (capability, driver): use udp
+  bool xdpFallbackUdp = false; // af_xdp impossible (capability, driver): use udp
 };
 
 struct CpuConfig {

@@ -13,7 +13,8 @@
 namespace hft::control {
 namespace {
 
-using DictValue = std::variant<std::string, bool, std::uint64_t, std::uint32_t, std::int64_t, double>;
+using DictValue =
+    std::variant<std::string, bool, std::uint64_t, std::uint32_t, std::int64_t, double>;
 using Dict = std::map<std::string, DictValue, std::less<>>;
 
 // Returns -errno from the first failing call, 0 when all succeed.
@@ -95,8 +96,7 @@ int readDict(sd_bus_message* m, Dict& out) {
         out[key] = d;
         break;
       }
-      default:
-        HFT_TRY(sd_bus_message_skip(m, inner.c_str()));
+      default: HFT_TRY(sd_bus_message_skip(m, inner.c_str()));
       }
       HFT_TRY(sd_bus_message_exit_container(m));
     }

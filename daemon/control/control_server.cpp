@@ -153,7 +153,8 @@ void ControlServer::bindSocket() {
     const int flags = ::fcntl(listenFd_.get(), F_GETFL);
     if (flags < 0 || ::fcntl(listenFd_.get(), F_SETFL, flags | O_NONBLOCK) < 0)
       throw std::runtime_error(fmt::format("control socket: the inherited listening socket is "
-                                           "unusable: {}", std::strerror(errno)));
+                                           "unusable: {}",
+                                           std::strerror(errno)));
     return;
   }
 
@@ -162,26 +163,28 @@ void ControlServer::bindSocket() {
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(addr.sun_path))
     throw std::runtime_error(fmt::format("control socket path '{}' is empty or longer than {} "
-                                         "bytes; choose a shorter path", path,
-                                         sizeof(addr.sun_path) - 1));
+                                         "bytes; choose a shorter path",
+                                         path, sizeof(addr.sun_path) - 1));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   const auto addrLen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
 
   makeDirectories(std::filesystem::path(path).parent_path());
 
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(fmt::format("control socket path {} exists and is not a socket; "
-                                           "remove it or choose another path", path));
+                                           "remove it or choose another path",
+                                           path));
     // A socket file: stale if nobody answers on it.
     core::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), addrLen) == 0)
       throw std::runtime_error(fmt::format("another hftd is already serving the control socket "
-                                           "{}; stop it first or choose another path", path));
+                                           "{}; stop it first or choose another path",
+                                           path));
     if (::unlink(path.c_str()) < 0 && errno != ENOENT)
-      throw std::runtime_error(fmt::format("cannot remove the stale control socket {}: {}", path,
-                                           std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("cannot remove the stale control socket {}: {}", path, std::strerror(errno)));
     spdlog::info("control: removed stale socket {}", path);
   }
 
@@ -189,8 +192,8 @@ void ControlServer::bindSocket() {
   if (!listenFd_)
     throw std::runtime_error(fmt::format("control socket: socket(): {}", std::strerror(errno)));
   if (::bind(listenFd_.get(), reinterpret_cast<const sockaddr*>(&addr), addrLen) < 0)
-    throw std::runtime_error(fmt::format("cannot bind the control socket {}: {}", path,
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot bind the control socket {}: {}", path, std::strerror(errno)));
   ownsSocketFile_ = true;
   if (::lstat(path.c_str(), &st) == 0) {
     socketDev_ = st.st_dev;
@@ -204,7 +207,8 @@ void ControlServer::bindSocket() {
     if (const auto gid = lookupGroup(options_.socketGroup)) {
       if (::chown(path.c_str(), static_cast<uid_t>(-1), *gid) < 0)
         spdlog::warn("control: cannot give the socket {} to group {}: {}; only its owner's group "
-                     "can use it", path, options_.socketGroup, std::strerror(errno));
+                     "can use it",
+                     path, options_.socketGroup, std::strerror(errno));
     } else {
       spdlog::warn("control: group {} does not exist, so the socket {} keeps the daemon's primary "
                    "group; create it with `groupadd --system {}` and add the operators to it",
@@ -212,8 +216,8 @@ void ControlServer::bindSocket() {
     }
   }
   if (::listen(listenFd_.get(), 64) < 0)
-    throw std::runtime_error(fmt::format("cannot listen on the control socket {}: {}", path,
-                                         std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot listen on the control socket {}: {}", path, std::strerror(errno)));
 }
 
 void ControlServer::start() {
@@ -247,7 +251,7 @@ void ControlServer::stop() noexcept {
   listenFd_.reset();
   if (ownsSocketFile_) {
     ownsSocketFile_ = false;
-    struct stat st{};
+    struct stat st {};
     // Only our own socket: a newer daemon may already have replaced it.
     if (::lstat(options_.socketPath.c_str(), &st) == 0 && st.st_dev == socketDev_ &&
         st.st_ino == socketIno_)
@@ -363,9 +367,8 @@ void ControlServer::openConnection(core::UniqueFd fd) {
                                SD_BUS_PARAM(session_id), &ControlServer::methodStartSession,
                                SD_BUS_VTABLE_UNPRIVILEGED),
       SD_BUS_METHOD_WITH_NAMES(kMethodStopSession, "", "", kSummarySignature,
-                               SD_BUS_PARAM(session_id) SD_BUS_PARAM(directory)
-                                   SD_BUS_PARAM(counters) SD_BUS_PARAM(symbols)
-                                       SD_BUS_PARAM(latency),
+                               SD_BUS_PARAM(session_id) SD_BUS_PARAM(directory) SD_BUS_PARAM(
+                                   counters) SD_BUS_PARAM(symbols) SD_BUS_PARAM(latency),
                                &ControlServer::methodStopSession, SD_BUS_VTABLE_UNPRIVILEGED),
       SD_BUS_METHOD_WITH_NAMES(kMethodSetKillSwitch, "b", SD_BUS_PARAM(on), "", "",
                                &ControlServer::methodSetKillSwitch, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -601,8 +604,7 @@ int ControlServer::methodStartSession(sd_bus_message* m, void* userdata, sd_bus_
     std::uint32_t durationSec = 0;
     check(sd_bus_message_read(call.request, "u", &durationSec), "StartSession arguments");
     const std::string id = c.server->target_.startSession(durationSec);
-    spdlog::info("control: session {} started (duration {} s, 0 = until stopped)", id,
-                 durationSec);
+    spdlog::info("control: session {} started (duration {} s, 0 = until stopped)", id, durationSec);
     check(sd_bus_message_append(call.reply, "s", id.c_str()), "StartSession reply");
   });
 }

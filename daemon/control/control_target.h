@@ -27,7 +27,8 @@ inline constexpr const char* kErrorConfig = "io.hft.Engine.Error.InvalidConfig";
 inline constexpr const char* kErrorFailed = "io.hft.Engine.Error.Failed";
 
 struct StageLatency {
-  std::string stage; // md_wire, rx_to_decoded, decoded_to_book, book_to_decided, decided_to_sent, rx_to_sent
+  std::string stage; // md_wire, rx_to_decoded, decoded_to_book, book_to_decided, decided_to_sent,
+                     // rx_to_sent
   std::uint64_t count = 0;
   std::uint64_t min = 0;
   std::uint64_t p50 = 0;
@@ -57,10 +58,10 @@ struct EngineStats {
   std::uint64_t malformedFrames = 0;
   std::uint64_t ordersSent = 0;
   std::uint64_t acks = 0;
-  std::uint64_t fills = 0;        // full and partial fills
+  std::uint64_t fills = 0; // full and partial fills
   std::uint64_t partialFills = 0;
-  std::uint64_t rejects = 0;      // rejected by the exchange
-  std::uint64_t riskRejects = 0;  // stopped by the local risk checks
+  std::uint64_t rejects = 0;     // rejected by the exchange
+  std::uint64_t riskRejects = 0; // stopped by the local risk checks
   std::uint64_t cancels = 0;
   std::uint64_t expired = 0;
   std::uint64_t reconnects = 0;

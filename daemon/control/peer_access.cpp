@@ -80,7 +80,7 @@ PeerCredentials readPeerCredentials(int fd) {
 
 std::optional<gid_t> lookupGroup(const std::string& group) {
   std::vector<char> buf(16384);
-  struct group gr{};
+  struct group gr {};
   struct group* result = nullptr;
   while (getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &result) == ERANGE)
     buf.resize(buf.size() * 2);

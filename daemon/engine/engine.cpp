@@ -16,8 +16,8 @@
 
 #include "daemon/control/stats_json.h"
 #include "daemon/engine/network_worker.h"
-#include "daemon/order/order_manager.h"
 #include "daemon/engine/strategy_worker.h"
+#include "daemon/order/order_manager.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
 #include "libhft/core/json_writer.h"
@@ -46,8 +46,7 @@ std::string makeSessionId() {
   return id;
 }
 
-template <typename Predicate, typename Duration>
-bool waitFor(Predicate&& done, Duration timeout) {
+template <typename Predicate, typename Duration> bool waitFor(Predicate&& done, Duration timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline)
@@ -271,17 +270,13 @@ void Engine::formatLog(const LogEvent& e) {
   case Kind::UnknownSymbol:
     spdlog::debug("Market data for symbol {} beyond the book table: dropped", e.a);
     break;
-  case Kind::KillSwitchCancels:
-    spdlog::warn("Kill switch: cancelling {} open orders", e.a);
-    break;
+  case Kind::KillSwitchCancels: spdlog::warn("Kill switch: cancelling {} open orders", e.a); break;
   case Kind::RingFull:
     spdlog::error("A record ring is full ({}): the housekeeping thread is not keeping up; "
                   "records are counted as dropped",
                   e.a == 1 ? "journal" : "latency");
     break;
-  case Kind::Reconnecting:
-    spdlog::warn("Reconnecting to exchange {} in {} ms", host, e.a);
-    break;
+  case Kind::Reconnecting: spdlog::warn("Reconnecting to exchange {} in {} ms", host, e.a); break;
   }
 }
 
@@ -437,16 +432,19 @@ std::string Engine::startSession(std::uint32_t durationSec) {
     const int error = shared_->lastCloseError.load();
     shared_->wantSession.store(false, std::memory_order_release);
     shared_->networkParker.notify();
-    waitFor([this] { return shared_->link.load() == LinkState::Idle ||
-                            shared_->link.load() == LinkState::Failed; },
-            kLogoutTimeout);
+    waitFor(
+        [this] {
+          return shared_->link.load() == LinkState::Idle ||
+                 shared_->link.load() == LinkState::Failed;
+        },
+        kLogoutTimeout);
     std::string why = settled ? feed::describe(reason) : "no logon within 5 s";
     if (error != 0)
       why += std::string(" (") + std::strerror(error) + ")";
     stopSessionLocked("start failed");
     throw control::ControlError(control::kErrorFailed,
-                                "cannot start a session with exchange " + cfg.exchange.host +
-                                    ":" + std::to_string(cfg.exchange.port) + ": " + why +
+                                "cannot start a session with exchange " + cfg.exchange.host + ":" +
+                                    std::to_string(cfg.exchange.port) + ": " + why +
                                     ". Is exchange-sim running there? (`systemctl status "
                                     "hft-exchange-sim` or [exchange] host/port)");
   }
@@ -476,8 +474,8 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
   shared_->cancelAllGeneration.fetch_add(1, std::memory_order_release);
   shared_->strategyParker.notify();
   const bool linkUp = shared_->link.load() == LinkState::LoggedOn;
-  if (linkUp && !waitFor([this] { return shared_->strategy.openOrders.load() == 0; },
-                         kCancelTimeout))
+  if (linkUp &&
+      !waitFor([this] { return shared_->strategy.openOrders.load() == 0; }, kCancelTimeout))
     spdlog::warn("{} orders still open after 1 s of cancels; logging out (the exchange "
                  "cancels them on disconnect)",
                  shared_->strategy.openOrders.load());
@@ -524,8 +522,8 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
       spdlog::info("  latency {:<16} n={} p50={} p90={} p99={} p99.9={} max={} ns", l.stage,
                    l.count, l.p50, l.p90, l.p99, l.p999, l.max);
   for (const auto& sym : s.symbols)
-    spdlog::info("  symbol {} position {} realized PnL {:.2f} unrealized PnL {:.2f}",
-                 sym.symbolId, sym.position, sym.realizedPnl, sym.unrealizedPnl);
+    spdlog::info("  symbol {} position {} realized PnL {:.2f} unrealized PnL {:.2f}", sym.symbolId,
+                 sym.position, sym.realizedPnl, sym.unrealizedPnl);
   sessionActive_.store(false);
   sessionDeadlineNs_.store(0);
   stopping_.store(false);
@@ -560,8 +558,8 @@ void Engine::stallStrategyForTest() {
 void Engine::setKillSwitch(bool on) {
   shared_->killSwitch.store(on, std::memory_order_release);
   shared_->strategyParker.notify();
-  spdlog::warn("Kill switch {}", on ? "ON: open orders cancelled, no new orders"
-                                    : "off: trading may resume");
+  spdlog::warn("Kill switch {}",
+               on ? "ON: open orders cancelled, no new orders" : "off: trading may resume");
 }
 
 control::ReloadResult Engine::applyConfig(const config::HftdConfig& next) {

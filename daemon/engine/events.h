@@ -52,7 +52,7 @@ struct LatencyRecord {
 
 // Network thread -> recorder: every order sent and every execution report received.
 struct JournalEntry {
-  std::uint64_t localNs; // CLOCK_REALTIME when sent or received
+  std::uint64_t localNs;  // CLOCK_REALTIME when sent or received
   std::uint8_t direction; // 0 sent, 1 received
   std::uint16_t length;
   alignas(8) std::byte frame[sizeof(protocol::ExecutionReport)];

@@ -10,8 +10,8 @@
 
 namespace hft::engine {
 
-void encodeJournalRecord(std::vector<std::byte>& out, std::uint64_t localNs,
-                         std::uint8_t direction, const std::byte* frame, std::uint16_t length) {
+void encodeJournalRecord(std::vector<std::byte>& out, std::uint64_t localNs, std::uint8_t direction,
+                         const std::byte* frame, std::uint16_t length) {
   const std::uint32_t payloadLength = static_cast<std::uint32_t>(kJournalPayloadHead + length);
   const std::size_t at = out.size();
   out.resize(at + kJournalRecordHead + payloadLength);

@@ -20,8 +20,8 @@ inline constexpr std::size_t kJournalRecordHead = 8;
 inline constexpr std::size_t kJournalPayloadHead = 12;
 
 // Appends one record's bytes to `out`.
-void encodeJournalRecord(std::vector<std::byte>& out, std::uint64_t localNs,
-                         std::uint8_t direction, const std::byte* frame, std::uint16_t length);
+void encodeJournalRecord(std::vector<std::byte>& out, std::uint64_t localNs, std::uint8_t direction,
+                         const std::byte* frame, std::uint16_t length);
 
 struct JournalRecord {
   std::uint64_t localNs = 0;
@@ -31,9 +31,9 @@ struct JournalRecord {
 
 struct JournalReadResult {
   std::vector<JournalRecord> records;
-  std::size_t validBytes = 0;  // through the last good record
+  std::size_t validBytes = 0;    // through the last good record
   std::size_t trailingBytes = 0; // a torn or corrupt tail after it (a crash mid-write)
-  std::string error;           // "" when the file reads back whole
+  std::string error;             // "" when the file reads back whole
 };
 
 // Reads a journal back, stopping at the first record whose length or checksum is wrong.

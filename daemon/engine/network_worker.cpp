@@ -56,8 +56,8 @@ void NetworkWorker::startConnect(std::uint64_t nowNs) noexcept {
                      std::memory_order_release);
 }
 
-void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame,
-                                std::uint64_t rxNs, std::uint64_t decodedNs) noexcept {
+void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame, std::uint64_t rxNs,
+                                std::uint64_t decodedNs) noexcept {
   InboundEvent* slot = shared_.inbound.claim();
   if (!slot) {
     bump(shared_.net.inboundDrops);
@@ -151,9 +151,7 @@ void NetworkWorker::onBadFrame(FrameError error, std::uint16_t type) noexcept {
   }
 }
 
-void NetworkWorker::onGap(std::uint64_t missing) noexcept {
-  log(LogEvent::Kind::Gap, missing);
-}
+void NetworkWorker::onGap(std::uint64_t missing) noexcept { log(LogEvent::Kind::Gap, missing); }
 
 void NetworkWorker::recordMdLatency(const FrameView& frame, std::uint64_t rxNs,
                                     std::uint64_t decodedNs) noexcept {
@@ -184,9 +182,7 @@ void NetworkWorker::onFeedBadFrame(FrameError error, std::uint16_t type) noexcep
     log(LogEvent::Kind::BadFrame, static_cast<std::uint64_t>(error), type);
 }
 
-void NetworkWorker::onFeedGap(std::uint64_t missing) noexcept {
-  log(LogEvent::Kind::Gap, missing);
-}
+void NetworkWorker::onFeedGap(std::uint64_t missing) noexcept { log(LogEvent::Kind::Gap, missing); }
 
 bool NetworkWorker::openFeed() noexcept {
   transport_ = exchange_.mdTransport;
@@ -224,8 +220,7 @@ bool NetworkWorker::openFeed() noexcept {
                          : "");
         return true;
       } catch (const feed::FeedError& e) {
-        const bool fallback =
-            exchange_.xdpFallbackUdp && e.kind() != feed::FeedError::Kind::Config;
+        const bool fallback = exchange_.xdpFallbackUdp && e.kind() != feed::FeedError::Kind::Config;
         if (!fallback) {
           spdlog::error("Cannot receive market data over AF_XDP: {}{}", e.what(),
                         exchange_.xdpFallbackUdp ? ""
@@ -246,8 +241,9 @@ bool NetworkWorker::openFeed() noexcept {
                  "busy polling {})",
                  where, udpFeed_->receiveBufferBytes() / 1024,
                  udpFeed_->busyPolling() ? std::to_string(exchange_.udpBusyPollUs) + " us"
-                 : exchange_.udpBusyPollUs ? "refused (needs CAP_NET_ADMIN above net.core.busy_read)"
-                                           : "off");
+                 : exchange_.udpBusyPollUs
+                     ? "refused (needs CAP_NET_ADMIN above net.core.busy_read)"
+                     : "off");
     return true;
   } catch (const feed::FeedError& e) {
     if (transport_ == config::MdTransport::Udp)
@@ -301,7 +297,7 @@ void NetworkWorker::logMdSummary() noexcept {
   // control-path moment leaves the heap alone.
   char line[480];
   auto emit = [&line]<typename... Args>(fmt::format_string<Args...> format,
-                                         Args&&... args) noexcept {
+                                        Args&&... args) noexcept {
     try {
       const auto r = fmt::format_to_n(line, sizeof(line) - 1, format, std::forward<Args>(args)...);
       spdlog::info("{}", std::string_view(line, r.size < sizeof(line) ? r.size : sizeof(line) - 1));
@@ -424,7 +420,7 @@ bool NetworkWorker::drainOrders() noexcept {
     if (cmd->kind == OrderCommand::Kind::NewOrder) {
       ++ordersSent_;
       if (LatencyRecord* r = shared_.latency.claim()) {
-        *r = LatencyRecord{cmd->clOrdId, cmd->symbolId, cmd->mdTimestamp, cmd->rxNs,
+        *r = LatencyRecord{cmd->clOrdId,   cmd->symbolId, cmd->mdTimestamp, cmd->rxNs,
                            cmd->decodedNs, cmd->bookNs,   cmd->decidedNs,   sentNs};
         shared_.latency.publish();
       } else {
@@ -505,8 +501,7 @@ void NetworkWorker::run() noexcept {
       session_.logout(now);
       shared_.link.store(LinkState::Closing, std::memory_order_release);
     }
-    if (want && state == feed::SessionState::Disconnected && everLoggedOn_ &&
-        now >= reconnectAtNs_)
+    if (want && state == feed::SessionState::Disconnected && everLoggedOn_ && now >= reconnectAtNs_)
       startConnect(now);
     // The session is over (stop-session): the feed was drained at the close; let it go.
     if (!want && state == feed::SessionState::Disconnected && feedActive_) {

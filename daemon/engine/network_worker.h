@@ -89,7 +89,7 @@ private:
   std::unique_ptr<feed::XdpFeedReceiver> xdpFeed_;
   protocol::FrameError firstFeedError_ = protocol::FrameError::None;
   bool hugePages_ = true;
-  bool feedActive_ = false; // a session's market data is being received and counted
+  bool feedActive_ = false;  // a session's market data is being received and counted
   core::UniqueFd parkEpoll_; // the TCP socket and the feed's, for yield mode's park()
   // Per market data frame: exchange send timestamp -> bytes taken / frame parsed (~60 KB each).
   std::unique_ptr<core::Histogram> mdWire_;

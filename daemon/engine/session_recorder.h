@@ -28,8 +28,8 @@ enum class Stage : std::uint8_t {
 };
 inline constexpr std::size_t kStageCount = 6;
 inline constexpr std::array<const char*, kStageCount> kStageNames = {
-    "md_wire", "rx_to_decoded", "decoded_to_book", "book_to_decided", "decided_to_sent",
-    "rx_to_sent"};
+    "md_wire",         "rx_to_decoded",   "decoded_to_book",
+    "book_to_decided", "decided_to_sent", "rx_to_sent"};
 
 class SessionRecorder {
 public:

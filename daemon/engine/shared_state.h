@@ -37,7 +37,7 @@ struct alignas(64) NetworkCounters {
   std::atomic<std::uint64_t> logDrops{0};
   // The UDP feed (md_transport udp or af_xdp); rxPackets, rxMessages, mdGaps and malformed
   // above include it, these tell it apart.
-  std::atomic<std::uint64_t> feedDatagrams{0};   // datagrams that reached the decoder
+  std::atomic<std::uint64_t> feedDatagrams{0}; // datagrams that reached the decoder
   std::atomic<std::uint64_t> feedFrames{0};
   std::atomic<std::uint64_t> feedGaps{0};
   std::atomic<std::uint64_t> feedMalformed{0};   // datagrams dropped whole, invalid snapshots
@@ -84,8 +84,8 @@ struct SharedState {
       : inbound(4096, memory), orders(1024, memory), latency(1 << 16, memory),
         journal(1 << 16, memory), netLog(4096, memory), strategyLog(4096, memory) {}
 
-  core::SpscRing<InboundEvent> inbound; // network -> strategy
-  core::SpscRing<OrderCommand> orders;  // strategy -> network
+  core::SpscRing<InboundEvent> inbound;  // network -> strategy
+  core::SpscRing<OrderCommand> orders;   // strategy -> network
   core::SpscRing<LatencyRecord> latency; // network -> housekeeping
   core::SpscRing<JournalEntry> journal;  // network -> housekeeping
   core::SpscRing<LogEvent> netLog;       // network -> housekeeping
@@ -109,7 +109,7 @@ struct SharedState {
   // Network -> control.
   alignas(64) std::atomic<LinkState> link{LinkState::Idle};
   std::atomic<std::uint64_t> linkGeneration{0}; // session generation the link state is for
-  std::atomic<std::uint8_t> lastCloseReason{0};  // feed::CloseReason
+  std::atomic<std::uint8_t> lastCloseReason{0}; // feed::CloseReason
   std::atomic<int> lastCloseError{0};
   std::atomic<std::uint8_t> lastCloseDetail{0};
   std::atomic<std::uint64_t> strategyGeneration{0}; // session generation the strategy has reset for

@@ -123,9 +123,9 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
   const std::int64_t position = orders_->positions().position(head.symbolId);
   if (strategy_.onBookUpdate(*book, head.symbolId, position, nowMono, head.header.timestamp,
                              intent)) {
-    const auto verdict = risk_.check(
-        intent, position, orders_->openQty(head.symbolId, Side::Buy),
-        orders_->openQty(head.symbolId, Side::Sell), orders_->openOrders(), book->mid(), nowMono);
+    const auto verdict = risk_.check(intent, position, orders_->openQty(head.symbolId, Side::Buy),
+                                     orders_->openQty(head.symbolId, Side::Sell),
+                                     orders_->openOrders(), book->mid(), nowMono);
     const std::uint64_t decidedNs = core::realtimeNs();
     if (verdict != risk::RiskResult::Accepted) {
       bump(shared_.strategy.riskRejects);

@@ -275,8 +275,7 @@ void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxNs) noexc
     const bool ours = state_ == SessionState::LoggingOut;
     fd_.reset();
     state_ = SessionState::Disconnected;
-    listener_.onClosed(ours ? CloseReason::LocalLogout : CloseReason::PeerLogout, 0,
-                       logout.reason);
+    listener_.onClosed(ours ? CloseReason::LocalLogout : CloseReason::PeerLogout, 0, logout.reason);
     return;
   }
   case MsgType::NewOrder:
@@ -287,7 +286,8 @@ void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxNs) noexc
   listener_.onBadFrame(FrameError::None, frame.type);
 }
 
-bool ExchangeSession::send(std::byte* frame, std::size_t length, std::uint64_t realtimeNs) noexcept {
+bool ExchangeSession::send(std::byte* frame, std::size_t length,
+                           std::uint64_t realtimeNs) noexcept {
   if (state_ != SessionState::LoggedOn)
     return false;
   if (pendingEnd_ != pendingBegin_ && kPendingCapacity - pendingEnd_ < length) {

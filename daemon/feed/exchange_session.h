@@ -65,7 +65,7 @@ public:
 };
 
 struct SessionCounters {
-  std::uint64_t rxPackets = 0;  // recv() calls that returned bytes
+  std::uint64_t rxPackets = 0; // recv() calls that returned bytes
   std::uint64_t rxBytes = 0;
   std::uint64_t rxMessages = 0; // whole frames of any type
   std::uint64_t txMessages = 0;

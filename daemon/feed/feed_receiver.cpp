@@ -83,15 +83,13 @@ int forwardLibraryLog(const char* prefix, spdlog::level::level_enum level, const
 
 int libxdpLog(libxdp_print_level level, const char* format, va_list args) {
   // libxdp warns about what it then works around (no bpffs: one program, no dispatcher).
-  return forwardLibraryLog("libxdp: ",
-                           level == LIBXDP_WARN ? spdlog::level::info : spdlog::level::debug,
-                           format, args);
+  return forwardLibraryLog(
+      "libxdp: ", level == LIBXDP_WARN ? spdlog::level::info : spdlog::level::debug, format, args);
 }
 
 int libbpfLog(libbpf_print_level level, const char* format, va_list args) {
-  return forwardLibraryLog("libbpf: ",
-                           level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug,
-                           format, args);
+  return forwardLibraryLog(
+      "libbpf: ", level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, format, args);
 }
 
 void routeLibraryLogs() {
@@ -103,7 +101,9 @@ void routeLibraryLogs() {
   (void)done;
 }
 
-int libxdpError(long code) noexcept { return code < 0 ? static_cast<int>(-code) : static_cast<int>(code); }
+int libxdpError(long code) noexcept {
+  return code < 0 ? static_cast<int>(-code) : static_cast<int>(code);
+}
 
 } // namespace
 
@@ -312,8 +312,8 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
                       "interface " + params.interface + " already runs an XDP program (id " +
                           std::to_string(id) +
                           ") that hftd cannot identify without CAP_SYS_ADMIN. If it is one a "
-                          "killed hftd left (`bpftool net show dev " + params.interface +
-                          "` names it hft_md_xdp), remove it: ip link set dev " +
+                          "killed hftd left (`bpftool net show dev " +
+                          params.interface + "` names it hft_md_xdp), remove it: ip link set dev " +
                           params.interface + " xdp off");
     }
     if (rc != 0)
@@ -329,8 +329,9 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
     const int xsksMap = obj ? bpf_object__find_map_fd_by_name(obj, "hft_xsks") : -1;
     if (filterMap < 0 || xsksMap < 0)
       throw FeedError(FeedError::Kind::System, ENOENT,
-                      "the XDP program " + object + " lacks the maps hft_feed and hft_xsks: it "
-                      "is not hftd's (rebuild daemon/feed/bpf)");
+                      "the XDP program " + object +
+                          " lacks the maps hft_feed and hft_xsks: it "
+                          "is not hftd's (rebuild daemon/feed/bpf)");
 
     core::RegionOptions memory;
     memory.hugePages = params.hugePages;
@@ -345,8 +346,8 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
                           &rings_->completion, &umemConfig);
     if (rc != 0) {
       umem_ = nullptr;
-      fail(-rc, "cannot register the AF_XDP UMEM (" + std::to_string(umemArea_.size() >> 20) +
-                    " MiB)");
+      fail(-rc,
+           "cannot register the AF_XDP UMEM (" + std::to_string(umemArea_.size() >> 20) + " MiB)");
     }
 
     xsk_socket_config socketConfig{};
@@ -382,7 +383,8 @@ XdpFeedReceiver::XdpFeedReceiver(const FeedParams& params, FeedListener& listene
     if (xsk_ring_prod__reserve(&rings_->fill, kFrames, &index) != kFrames)
       throw FeedError(FeedError::Kind::System, ENOMEM, "cannot fill the AF_XDP fill ring");
     for (std::uint32_t i = 0; i < kFrames; ++i)
-      *xsk_ring_prod__fill_addr(&rings_->fill, index + i) = static_cast<std::uint64_t>(i) * kFrameSize;
+      *xsk_ring_prod__fill_addr(&rings_->fill, index + i) =
+          static_cast<std::uint64_t>(i) * kFrameSize;
     xsk_ring_prod__submit(&rings_->fill, kFrames);
 
     if (params.busyPollUs > 0) {
@@ -427,16 +429,15 @@ int XdpFeedReceiver::detachProgram() noexcept {
   // needs only CAP_NET_ADMIN, and only if the interface still runs this very program (the
   // kernel checks the expected fd). libxdp's own detach would look the program up by id,
   // which needs CAP_SYS_ADMIN that a hardened unit does not have.
-  if (bpf_xdp_query_id(ifindex_, static_cast<int>(flags), &attachedId) == 0 &&
-      attachedId != 0 && attachedId == xdp_program__id(program_)) {
+  if (bpf_xdp_query_id(ifindex_, static_cast<int>(flags), &attachedId) == 0 && attachedId != 0 &&
+      attachedId == xdp_program__id(program_)) {
     bpf_xdp_attach_opts opts{};
     opts.sz = sizeof(opts);
     opts.old_prog_fd = xdp_program__fd(program_);
     rc = bpf_xdp_detach(ifindex_, static_cast<int>(flags), &opts);
   } else {
     // Behind a dispatcher: libxdp takes it out and leaves the other programs running.
-    rc = xdp_program__detach(program_, ifindex_, nativeMode_ ? XDP_MODE_NATIVE : XDP_MODE_SKB,
-                             0);
+    rc = xdp_program__detach(program_, ifindex_, nativeMode_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   }
   if (rc == 0)
     programAttached_ = false;
@@ -510,7 +511,8 @@ int XdpFeedReceiver::poll() noexcept {
   assert(reserved == n); // the fill ring has room for every UMEM frame
   for (std::uint32_t i = 0; i < n; ++i) {
     const xdp_desc* desc = xsk_ring_cons__rx_desc(&r.rx, rxIndex + i);
-    const auto* data = static_cast<const std::byte*>(xsk_umem__get_data(umemArea_.data(), desc->addr));
+    const auto* data =
+        static_cast<const std::byte*>(xsk_umem__get_data(umemArea_.data(), desc->addr));
     std::span<const std::byte> payload;
     const PacketError e = parseUdpPacket({data, desc->len}, filter_, payload);
     if (e == PacketError::Ok)
@@ -518,7 +520,8 @@ int XdpFeedReceiver::poll() noexcept {
     else
       ++counters_.dropped[static_cast<std::size_t>(e)];
     if (i < reserved)
-      *xsk_ring_prod__fill_addr(&r.fill, fillIndex + i) = desc->addr & ~std::uint64_t{kFrameSize - 1};
+      *xsk_ring_prod__fill_addr(&r.fill, fillIndex + i) =
+          desc->addr & ~std::uint64_t{kFrameSize - 1};
   }
   xsk_ring_prod__submit(&r.fill, reserved);
   xsk_ring_cons__release(&r.rx, n);

@@ -29,12 +29,12 @@ namespace hft::feed {
 struct FeedParams {
   std::string address = "0.0.0.0"; // IPv4 unicast address or multicast group to receive on
   std::uint16_t port = 9001;
-  std::string interface = "lo";    // multicast joins and AF_XDP bind here
-  std::uint32_t queue = 0;         // AF_XDP: the NIC receive queue the feed arrives on
+  std::string interface = "lo"; // multicast joins and AF_XDP bind here
+  std::uint32_t queue = 0;      // AF_XDP: the NIC receive queue the feed arrives on
   enum class XdpMode : std::uint8_t { Auto, Native, Skb } xdpMode = XdpMode::Auto;
-  std::uint32_t busyPollUs = 0;    // SO_BUSY_POLL for the socket; 0 = off
-  bool hugePages = true;           // AF_XDP: UMEM on 2 MiB pages when some are free
-  std::string xdpObject;           // AF_XDP: the compiled XDP program; "" = the built-in search
+  std::uint32_t busyPollUs = 0; // SO_BUSY_POLL for the socket; 0 = off
+  bool hugePages = true;        // AF_XDP: UMEM on 2 MiB pages when some are free
+  std::string xdpObject;        // AF_XDP: the compiled XDP program; "" = the built-in search
 };
 
 // Why a feed could not be opened; `kind` lets the caller decide on a fallback.
@@ -99,9 +99,9 @@ private:
 class XdpFeedReceiver {
 public:
   struct Counters {
-    std::uint64_t packets = 0;   // descriptors taken off the RX ring
-    std::uint64_t batches = 0;   // non-empty ring peeks
-    std::uint64_t wakeups = 0;   // fill-ring kicks the driver asked for
+    std::uint64_t packets = 0;                              // descriptors taken off the RX ring
+    std::uint64_t batches = 0;                              // non-empty ring peeks
+    std::uint64_t wakeups = 0;                              // fill-ring kicks the driver asked for
     std::array<std::uint64_t, kPacketErrorCount> dropped{}; // by PacketError
   };
   // The kernel's view (XDP_STATISTICS), read on demand (control path).

@@ -13,16 +13,16 @@ namespace hft::feed {
 // Why a packet was not a datagram of the feed. Every value but Ok is dropped and counted.
 enum class PacketError : std::uint8_t {
   Ok = 0,
-  TooShort,      // fewer bytes than the Ethernet + IPv4 + UDP headers need
-  NotIpv4,       // EtherType is not IPv4 (VLAN tags, IPv6, ARP...)
-  BadIpHeader,   // version not 4, IHL < 5, or the header longer than the packet
-  BadIpLength,   // IPv4 total length below its header + UDP, or above the bytes received
+  TooShort,    // fewer bytes than the Ethernet + IPv4 + UDP headers need
+  NotIpv4,     // EtherType is not IPv4 (VLAN tags, IPv6, ARP...)
+  BadIpHeader, // version not 4, IHL < 5, or the header longer than the packet
+  BadIpLength, // IPv4 total length below its header + UDP, or above the bytes received
   BadIpChecksum,
-  Fragmented,    // More Fragments set or a fragment offset: the feed never fragments
+  Fragmented, // More Fragments set or a fragment offset: the feed never fragments
   NotUdp,
-  WrongAddress,  // destination address is not the feed's
-  WrongPort,     // destination port is not the feed's
-  BadUdpLength,  // UDP length below 8 or different from what the IPv4 header leaves
+  WrongAddress, // destination address is not the feed's
+  WrongPort,    // destination port is not the feed's
+  BadUdpLength, // UDP length below 8 or different from what the IPv4 header leaves
 };
 inline constexpr std::size_t kPacketErrorCount = 11;
 

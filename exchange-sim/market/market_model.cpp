@@ -43,8 +43,8 @@ MarketModel::MarketModel(const MarketParams& params)
 
 void MarketModel::build(std::size_t index) noexcept {
   Ladder& ladder = ladders_[index];
-  const auto spread = static_cast<std::int64_t>(
-      rng_.between(params_.minSpreadTicks, params_.maxSpreadTicks));
+  const auto spread =
+      static_cast<std::int64_t>(rng_.between(params_.minSpreadTicks, params_.maxSpreadTicks));
   const std::int64_t bidTicks = walks_[index].midTicks - spread / 2;
   const std::int64_t askTicks = bidTicks + spread;
   ladder.depth = params_.depth;
@@ -61,7 +61,8 @@ void MarketModel::build(std::size_t index) noexcept {
 void MarketModel::tick() noexcept {
   ++ticks_;
   for (std::size_t i = 0; i < walks_.size(); ++i) {
-    const auto step = static_cast<std::int64_t>(std::llround(params_.volatilityTicks * rng_.gaussian()));
+    const auto step =
+        static_cast<std::int64_t>(std::llround(params_.volatilityTicks * rng_.gaussian()));
     walks_[i].midTicks = std::max(walks_[i].midTicks + step, minMidTicks_);
     build(i);
   }
@@ -73,10 +74,12 @@ std::size_t MarketModel::snapshot(std::uint32_t symbolId,
   std::size_t n = 0;
   for (std::uint32_t level = 0; level < l.depth; ++level)
     out[n++] = {l.bids[level].price, l.bids[level].qty,
-                static_cast<std::uint8_t>(protocol::MdSide::Bid), static_cast<std::uint8_t>(level), 0};
+                static_cast<std::uint8_t>(protocol::MdSide::Bid), static_cast<std::uint8_t>(level),
+                0};
   for (std::uint32_t level = 0; level < l.depth; ++level)
     out[n++] = {l.asks[level].price, l.asks[level].qty,
-                static_cast<std::uint8_t>(protocol::MdSide::Ask), static_cast<std::uint8_t>(level), 0};
+                static_cast<std::uint8_t>(protocol::MdSide::Ask), static_cast<std::uint8_t>(level),
+                0};
   return n;
 }
 

@@ -18,11 +18,11 @@ namespace hft::market {
 inline constexpr std::uint32_t kMaxDepth = protocol::kMaxMdEntries / 2;
 
 struct MarketParams {
-  std::uint32_t symbols = 4;            // ids 1..symbols
-  std::uint32_t depth = 5;              // levels per side
-  std::int64_t tickSize = 100;          // 0.01 in 1e-4 units
-  std::int64_t startPrice = 1'000'000;  // 100.00; rounded to a whole tick
-  double volatilityTicks = 1.0;         // standard deviation of the mid's step per tick, in ticks
+  std::uint32_t symbols = 4;           // ids 1..symbols
+  std::uint32_t depth = 5;             // levels per side
+  std::int64_t tickSize = 100;         // 0.01 in 1e-4 units
+  std::int64_t startPrice = 1'000'000; // 100.00; rounded to a whole tick
+  double volatilityTicks = 1.0;        // standard deviation of the mid's step per tick, in ticks
   std::uint32_t minSpreadTicks = 1;
   std::uint32_t maxSpreadTicks = 3;
   std::uint32_t minLevelQty = 1;

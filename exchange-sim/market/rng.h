@@ -36,9 +36,7 @@ public:
   }
 
   // Uniform in [0, 1) with 53 random bits.
-  [[nodiscard]] double uniform() noexcept {
-    return static_cast<double>(next() >> 11) * 0x1.0p-53;
-  }
+  [[nodiscard]] double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
   // Uniform integer in [lo, hi] (hi >= lo); the modulo bias is below 2^-32 for our ranges.
   [[nodiscard]] std::uint64_t between(std::uint64_t lo, std::uint64_t hi) noexcept {

@@ -141,8 +141,8 @@ void MatchingEngine::newOrder(std::uint32_t session, const protocol::NewOrder& o
   if (day && book.resting.size() >= params_.maxOpenOrders)
     return reject(session, order, RejectReason::Other);
 
-  RestingOrder o{order.clOrdId, nextOrderId_++, order.price, order.symbolId,
-                 order.qty,     0,              order.side};
+  RestingOrder o{order.clOrdId, nextOrderId_++, order.price, order.symbolId, order.qty, 0,
+                 order.side};
   book.ids.insert(o.clOrdId, ClOrdIdMap::kNotResting);
   ++counters_.ordersAccepted;
   auto ack = report(o.clOrdId, o.orderId, o.symbolId, ExecType::New, o.side, o.price);
@@ -227,7 +227,8 @@ void MatchingEngine::removeResting(SessionBook& book, std::size_t index) noexcep
   book.resting.pop_back();
 }
 
-void MatchingEngine::cancelOrder(std::uint32_t session, const protocol::CancelOrder& cancel) noexcept {
+void MatchingEngine::cancelOrder(std::uint32_t session,
+                                 const protocol::CancelOrder& cancel) noexcept {
   ++counters_.cancelRequests;
   SessionBook& book = books_[session];
   if (!market_.validSymbol(cancel.symbolId))

@@ -16,20 +16,24 @@
 namespace hft::matching {
 
 struct MatchingParams {
-  double fillProbPercent = 80.0;     // chance that a marketable order fills at all
+  double fillProbPercent = 80.0; // chance that a marketable order fills at all
   std::uint32_t maxOrderQty = 1'000'000;
-  std::uint32_t maxOrdersPerSec = 0; // per session; 0 = no throttle
+  std::uint32_t maxOrdersPerSec = 0;  // per session; 0 = no throttle
   std::uint32_t maxOpenOrders = 1024; // resting orders per session
   std::uint32_t maxSessions = 64;
-  std::uint64_t seed = 1;            // the fill decisions' own stream, apart from the market's
+  std::uint64_t seed = 1; // the fill decisions' own stream, apart from the market's
 };
 
 // The reject reasons of the spec, as indexes into the counters' arrays.
 inline constexpr std::array<protocol::RejectReason, 9> kRejectReasons = {
-    protocol::RejectReason::UnknownSymbol,    protocol::RejectReason::InvalidPrice,
-    protocol::RejectReason::InvalidQuantity,  protocol::RejectReason::DuplicateClOrdId,
-    protocol::RejectReason::UnknownOrder,     protocol::RejectReason::NotLoggedOn,
-    protocol::RejectReason::InvalidSideOrTif, protocol::RejectReason::Throttled,
+    protocol::RejectReason::UnknownSymbol,
+    protocol::RejectReason::InvalidPrice,
+    protocol::RejectReason::InvalidQuantity,
+    protocol::RejectReason::DuplicateClOrdId,
+    protocol::RejectReason::UnknownOrder,
+    protocol::RejectReason::NotLoggedOn,
+    protocol::RejectReason::InvalidSideOrTif,
+    protocol::RejectReason::Throttled,
     protocol::RejectReason::Other};
 
 [[nodiscard]] constexpr std::size_t reasonIndex(protocol::RejectReason r) noexcept {
@@ -45,14 +49,14 @@ struct MatchingCounters {
   std::uint64_t fills = 0;            // reports with exec_type 1 or 2
   std::uint64_t partialFills = 0;     // reports with exec_type 1
   std::uint64_t filledQty = 0;
-  std::uint64_t restingFills = 0;     // fills of resting orders when the market moved
-  std::uint64_t rested = 0;           // DAY orders that went on the book
-  std::uint64_t expired = 0;          // IOC remainders (exec_type 6)
+  std::uint64_t restingFills = 0; // fills of resting orders when the market moved
+  std::uint64_t rested = 0;       // DAY orders that went on the book
+  std::uint64_t expired = 0;      // IOC remainders (exec_type 6)
   std::uint64_t cancelRequests = 0;
-  std::uint64_t cancels = 0;          // exec_type 3 sent on request
+  std::uint64_t cancels = 0;             // exec_type 3 sent on request
   std::uint64_t cancelsOnDisconnect = 0; // resting orders dropped when their session closed
-  std::uint64_t rejects = 0;          // NEW_ORDER rejected (exec_type 4)
-  std::uint64_t cancelRejects = 0;    // CANCEL_ORDER rejected (exec_type 5)
+  std::uint64_t rejects = 0;             // NEW_ORDER rejected (exec_type 4)
+  std::uint64_t cancelRejects = 0;       // CANCEL_ORDER rejected (exec_type 5)
   std::array<std::uint64_t, kRejectReasons.size()> rejectsByReason{};
   std::array<std::uint64_t, kRejectReasons.size()> cancelRejectsByReason{};
   std::uint64_t executionReports = 0;

@@ -51,21 +51,20 @@ constexpr double kU32Max = 4294967295.0;
 
 // Every key of conf/exchange-sim.toml; keep the two (and docs/exchange-sim.md) in step.
 const std::array kSettings = {
-    Setting{"server", "bind", "--bind", Kind::Address, 0, 0,
-            "IPv4 or IPv6 address to listen on",
+    Setting{"server", "bind", "--bind", Kind::Address, 0, 0, "IPv4 or IPv6 address to listen on",
             [](SimOptions& o, const Value& v) { o.server.bind = std::get<std::string>(v); }},
     Setting{"server", "port", "--port", Kind::Integer, 0, 65535,
             "TCP port; 0 picks a free one (the log says which)",
             [](SimOptions& o, const Value& v) { o.server.port = as<std::uint16_t>(v); }},
-    Setting{"server", "max_sessions", "", Kind::Integer, 1, 4096,
-            "concurrent connections",
+    Setting{"server", "max_sessions", "", Kind::Integer, 1, 4096, "concurrent connections",
             [](SimOptions& o, const Value& v) { o.server.maxSessions = as<std::uint32_t>(v); }},
     Setting{"server", "output_buffer_bytes", "", Kind::Integer, 16384, 1 << 30,
             "per-session send buffer; a client that lets it fill is disconnected",
             [](SimOptions& o, const Value& v) { o.server.outputBufferBytes = as<std::size_t>(v); }},
-    Setting{"server", "heartbeat_ms", "", Kind::Integer, 1, 3'600'000,
-            "heartbeat interval given to a LOGON that asks for 0",
-            [](SimOptions& o, const Value& v) { o.server.defaultHeartbeatMs = as<std::uint32_t>(v); }},
+    Setting{
+        "server", "heartbeat_ms", "", Kind::Integer, 1, 3'600'000,
+        "heartbeat interval given to a LOGON that asks for 0",
+        [](SimOptions& o, const Value& v) { o.server.defaultHeartbeatMs = as<std::uint32_t>(v); }},
     Setting{"server", "min_heartbeat_ms", "", Kind::Integer, 1, 3'600'000,
             "smallest heartbeat interval granted",
             [](SimOptions& o, const Value& v) { o.server.minHeartbeatMs = as<std::uint32_t>(v); }},
@@ -86,9 +85,10 @@ const std::array kSettings = {
     Setting{"server", "udp_feed_only", "--udp-feed-only", Kind::Boolean, 0, 0,
             "market data on the UDP feed only, none on TCP (orders stay on TCP)",
             [](SimOptions& o, const Value& v) { o.server.udpFeedOnly = std::get<bool>(v); }},
-    Setting{"server", "udp_interface", "--udp-interface", Kind::String, 0, 0,
-            "multicast: the interface the feed leaves by; \"\" = the routes' choice",
-            [](SimOptions& o, const Value& v) { o.server.udpInterface = std::get<std::string>(v); }},
+    Setting{
+        "server", "udp_interface", "--udp-interface", Kind::String, 0, 0,
+        "multicast: the interface the feed leaves by; \"\" = the routes' choice",
+        [](SimOptions& o, const Value& v) { o.server.udpInterface = std::get<std::string>(v); }},
     Setting{"server", "udp_max_payload", "", Kind::Integer, 1048, 65507,
             "largest datagram payload: frames are packed up to it (1472 fills a 1500 MTU)",
             [](SimOptions& o, const Value& v) { o.server.udpMaxPayload = as<std::size_t>(v); }},
@@ -137,9 +137,10 @@ const std::array kSettings = {
     Setting{"orders", "max_order_qty", "", Kind::Integer, 1, kU32Max,
             "larger orders are rejected (reason 3)",
             [](SimOptions& o, const Value& v) { o.matching.maxOrderQty = as<std::uint32_t>(v); }},
-    Setting{"orders", "max_orders_per_sec", "", Kind::Integer, 0, kU32Max,
-            "per session, beyond it orders are rejected (reason 8); 0 = no limit",
-            [](SimOptions& o, const Value& v) { o.matching.maxOrdersPerSec = as<std::uint32_t>(v); }},
+    Setting{
+        "orders", "max_orders_per_sec", "", Kind::Integer, 0, kU32Max,
+        "per session, beyond it orders are rejected (reason 8); 0 = no limit",
+        [](SimOptions& o, const Value& v) { o.matching.maxOrdersPerSec = as<std::uint32_t>(v); }},
     Setting{"orders", "max_open_orders", "", Kind::Integer, 1, 10'000'000,
             "resting orders per session; a DAY order beyond it is rejected (reason 99)",
             [](SimOptions& o, const Value& v) { o.matching.maxOpenOrders = as<std::uint32_t>(v); }},
@@ -360,7 +361,8 @@ Problem findProblem(const SimOptions& o) {
             "udp_feed_only is set but udp_feed is empty: give the feed an address "
             "(udp_feed = \"ADDRESS:PORT\" or --udp-feed) or clients get no market data"};
   if (!o.server.udpFeed.empty() &&
-      o.server.udpMaxPayload < protocol::marketDataSize(2 * static_cast<std::size_t>(o.market.depth)))
+      o.server.udpMaxPayload <
+          protocol::marketDataSize(2 * static_cast<std::size_t>(o.market.depth)))
     return {"server", "udp_max_payload",
             fmt::format("udp_max_payload ({}) is below one snapshot of depth {} ({} bytes)",
                         o.server.udpMaxPayload, o.market.depth,
@@ -408,8 +410,8 @@ void applyConfig(SimOptions& options, std::string_view text, const std::string& 
                                       knownKeys(section)));
       const std::optional<Value> value = fromToml(*s, node);
       if (!value)
-        throw ConfigError(fmt::format("{}: [{}] {}: expected {}, got {}", where(path, node.source()),
-                                      section, key.str(), expected(*s),
+        throw ConfigError(fmt::format("{}: [{}] {}: expected {}, got {}",
+                                      where(path, node.source()), section, key.str(), expected(*s),
                                       node.is_integer() ? "a negative integer" : typeName(node)));
       if (const std::string problem = checkRange(*s, *value); !problem.empty())
         throw ConfigError(fmt::format("{}: [{}] {}: {}", where(path, node.source()), section,
@@ -419,8 +421,8 @@ void applyConfig(SimOptions& options, std::string_view text, const std::string& 
   }
   if (const Problem p = findProblem(next); !p.text.empty()) {
     const toml::node* node = root[p.section][p.key].node();
-    throw ConfigError(fmt::format("{}: [{}] {}", node ? where(path, node->source()) : path,
-                                  p.section, p.text));
+    throw ConfigError(
+        fmt::format("{}: [{}] {}", node ? where(path, node->source()) : path, p.section, p.text));
   }
   options = std::move(next);
 }
@@ -428,8 +430,8 @@ void applyConfig(SimOptions& options, std::string_view text, const std::string& 
 void applyConfigFile(SimOptions& options, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw ConfigError(fmt::format("{}: cannot read the configuration file: {}", path,
-                                  std::strerror(errno)));
+    throw ConfigError(
+        fmt::format("{}: cannot read the configuration file: {}", path, std::strerror(errno)));
   std::ostringstream text;
   text << in.rdbuf();
   applyConfig(options, text.str(), path);
@@ -519,14 +521,15 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
         value = std::string(*inlineValue);
       } else {
         if (i + 1 >= argc)
-          throw UsageError(fmt::format("option '{}' needs a value, e.g. {} {}", name, name,
-                                       name == "--config" ? "conf/exchange-sim.toml"
-                                                          : hintFor(name).example));
+          throw UsageError(
+              fmt::format("option '{}' needs a value, e.g. {} {}", name, name,
+                          name == "--config" ? "conf/exchange-sim.toml" : hintFor(name).example));
         value = argv[++i];
       }
       if (name == "--config") {
         if (value.empty())
-          throw UsageError("option '--config' needs a file path, e.g. --config conf/exchange-sim.toml");
+          throw UsageError(
+              "option '--config' needs a file path, e.g. --config conf/exchange-sim.toml");
         result.options.configFile = value;
       } else {
         given.push_back({setting, std::string(name), std::move(value)});

@@ -50,7 +50,7 @@ void applyConfigFile(SimOptions& options, const std::string& path);
 [[nodiscard]] std::string crossCheck(const SimOptions& options);
 
 struct CommandLine {
-  bool exit = false;  // print `output`/`error` and exit with exitCode instead of running
+  bool exit = false; // print `output`/`error` and exit with exitCode instead of running
   int exitCode = kExitOk;
   std::string output; // for stdout (--help, --version)
   std::string error;  // for stderr

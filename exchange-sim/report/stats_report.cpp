@@ -21,9 +21,9 @@ namespace {
 
 // JSON keys for the reject reasons, in matching::kRejectReasons order.
 constexpr std::string_view kReasonKeys[] = {
-    "unknown_symbol",     "invalid_price",       "invalid_quantity",
-    "duplicate_cl_ord_id", "unknown_order",      "not_logged_on",
-    "invalid_side_or_tif", "throttled",          "other"};
+    "unknown_symbol",      "invalid_price", "invalid_quantity",
+    "duplicate_cl_ord_id", "unknown_order", "not_logged_on",
+    "invalid_side_or_tif", "throttled",     "other"};
 static_assert(std::size(kReasonKeys) == matching::kRejectReasons.size());
 
 [[noreturn]] void throwErrno(const std::string& what) {
@@ -46,8 +46,8 @@ std::vector<std::string> summaryLines(const RunFigures& f) {
   lines.push_back(fmt::format(
       "Summary: {} orders ({} accepted, {} filled), {} fills ({} partial), fill ratio {:.3f}, "
       "{} rejects, {} cancels, {} expired, {} canceled on disconnect",
-      m.orders, m.ordersAccepted, m.ordersFilled, m.fills, m.partialFills, fillRatio(m),
-      m.rejects, m.cancels, m.expired, m.cancelsOnDisconnect));
+      m.orders, m.ordersAccepted, m.ordersFilled, m.fills, m.partialFills, fillRatio(m), m.rejects,
+      m.cancels, m.expired, m.cancelsOnDisconnect));
   lines.push_back(fmt::format(
       "Summary: {} sessions, {} market data frames, {} ticks ({} missed), {} malformed frames, "
       "{} slow consumer disconnects, {} heartbeat timeouts",

@@ -4,9 +4,9 @@
 #include "exchange-sim/server/exchange_server.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <net/if.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -512,13 +512,12 @@ void ExchangeServer::onLogon(std::uint32_t slot, const protocol::Logon& logon) n
     return refuse(protocol::LogonReason::AlreadyLoggedOn, "already logged on");
   if (logon.protocolVersion != protocol::kProtocolVersion)
     return refuse(protocol::LogonReason::UnsupportedVersion, "unsupported protocol version");
-  if (!params_.accounts.empty() &&
-      std::find(params_.accounts.begin(), params_.accounts.end(), account.data()) ==
-          params_.accounts.end())
+  if (!params_.accounts.empty() && std::find(params_.accounts.begin(), params_.accounts.end(),
+                                             account.data()) == params_.accounts.end())
     return refuse(protocol::LogonReason::NotAuthorised, "account not in [server] accounts");
 
-  std::uint32_t hb = logon.heartbeatIntervalMs == 0 ? params_.defaultHeartbeatMs
-                                                    : logon.heartbeatIntervalMs;
+  std::uint32_t hb =
+      logon.heartbeatIntervalMs == 0 ? params_.defaultHeartbeatMs : logon.heartbeatIntervalMs;
   hb = std::clamp(hb, params_.minHeartbeatMs, params_.maxHeartbeatMs);
   s.heartbeatMs = hb;
   s.account = account;
@@ -648,9 +647,8 @@ void ExchangeServer::publish() noexcept {
 
 void ExchangeServer::publishUdp() noexcept {
   // Like the TCP sessions, the feed runs while someone is logged on (docs/protocol.md rule 2).
-  if (std::none_of(sessions_.begin(), sessions_.end(), [](const auto& s) {
-        return s->state == State::LoggedOn && !s->closePending;
-      }))
+  if (std::none_of(sessions_.begin(), sessions_.end(),
+                   [](const auto& s) { return s->state == State::LoggedOn && !s->closePending; }))
     return;
   const std::uint32_t symbols = market_.symbolCount();
   std::size_t frames = 0;
@@ -782,8 +780,8 @@ std::byte* ExchangeServer::claim(Session& s, std::size_t n) noexcept {
 
 void ExchangeServer::flush(Session& s) noexcept {
   while (!s.output.empty()) {
-    const ssize_t n = ::send(s.fd.get(), s.output.pending(), s.output.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(s.fd.get(), s.output.pending(), s.output.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       s.output.consume(static_cast<std::size_t>(n));
       counters_.bytesSent += static_cast<std::uint64_t>(n);

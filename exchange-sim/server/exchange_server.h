@@ -25,25 +25,25 @@ namespace hft::server {
 
 struct ServerParams {
   std::string bind = "127.0.0.1";
-  std::uint16_t port = 9000;              // 0 picks an ephemeral port
-  std::uint32_t tickIntervalMs = 10;      // 0 = publish as fast as the sessions take it
-  std::uint32_t maxSessions = 64;         // concurrent connections, logged on or not
+  std::uint16_t port = 9000;               // 0 picks an ephemeral port
+  std::uint32_t tickIntervalMs = 10;       // 0 = publish as fast as the sessions take it
+  std::uint32_t maxSessions = 64;          // concurrent connections, logged on or not
   std::size_t outputBufferBytes = 1 << 20; // per session; overflowing it disconnects
   std::uint32_t defaultHeartbeatMs = protocol::kDefaultHeartbeatMs;
-  std::uint32_t minHeartbeatMs = 50;      // requested intervals are clamped into [min, max]
+  std::uint32_t minHeartbeatMs = 50; // requested intervals are clamped into [min, max]
   std::uint32_t maxHeartbeatMs = 60'000;
-  std::vector<std::string> accounts;      // accounts allowed to log on; empty = any
-  std::uint32_t shutdownGraceMs = 1000;   // time to deliver LOGOUT before closing anyway
-  std::string samplesFile;                // "" = no per-order samples
+  std::vector<std::string> accounts;    // accounts allowed to log on; empty = any
+  std::uint32_t shutdownGraceMs = 1000; // time to deliver LOGOUT before closing anyway
+  std::string samplesFile;              // "" = no per-order samples
   std::size_t samplesCapacity = 65536;
   // The UDP market data feed (docs/exchange-sim.md): every tick's snapshots, packed into
   // datagrams of whole frames, numbered by the feed's own seq from 1, while a session is
   // logged on.
-  std::string udpFeed;                    // "IPV4:PORT" (unicast or multicast); "" = none
-  bool udpFeedOnly = false;               // no MARKET_DATA on the TCP sessions
-  std::string udpInterface;               // multicast: the interface to send from
-  std::size_t udpMaxPayload = 1472;       // datagram payload bytes (1500 MTU - IPv4 - UDP)
-  std::uint32_t udpTtl = 1;               // multicast TTL
+  std::string udpFeed;              // "IPV4:PORT" (unicast or multicast); "" = none
+  bool udpFeedOnly = false;         // no MARKET_DATA on the TCP sessions
+  std::string udpInterface;         // multicast: the interface to send from
+  std::size_t udpMaxPayload = 1472; // datagram payload bytes (1500 MTU - IPv4 - UDP)
+  std::uint32_t udpTtl = 1;         // multicast TTL
 };
 
 // "A.B.C.D:PORT" (IPv4). Returns false if it is not.
@@ -64,23 +64,23 @@ enum class CloseReason : std::uint8_t {
 [[nodiscard]] const char* describe(CloseReason reason) noexcept;
 
 struct ServerCounters {
-  std::uint64_t connections = 0;         // TCP connections accepted
-  std::uint64_t connectionsRefused = 0;  // closed at once: every session slot taken
-  std::uint64_t sessions = 0;            // logons accepted
+  std::uint64_t connections = 0;        // TCP connections accepted
+  std::uint64_t connectionsRefused = 0; // closed at once: every session slot taken
+  std::uint64_t sessions = 0;           // logons accepted
   std::uint64_t logonRejects = 0;
-  std::uint64_t disconnects = 0;         // connections closed, for whatever reason
+  std::uint64_t disconnects = 0; // connections closed, for whatever reason
   std::uint64_t clientLogouts = 0;
   std::uint64_t heartbeatTimeouts = 0;
   std::uint64_t malformedFrames = 0;
-  std::uint64_t unknownFrames = 0;       // unknown msg_type: counted and skipped
-  std::uint64_t unexpectedFrames = 0;    // a known type the exchange never receives (e.g. MARKET_DATA)
+  std::uint64_t unknownFrames = 0;    // unknown msg_type: counted and skipped
+  std::uint64_t unexpectedFrames = 0; // a known type the exchange never receives (e.g. MARKET_DATA)
   std::uint64_t slowConsumerDisconnects = 0;
   std::uint64_t socketErrors = 0;
   std::uint64_t framesReceived = 0;
   std::uint64_t framesSent = 0;
   std::uint64_t bytesReceived = 0;
   std::uint64_t bytesSent = 0;
-  std::uint64_t inboundSeqGaps = 0;      // frames missing by the clients' seq numbers
+  std::uint64_t inboundSeqGaps = 0; // frames missing by the clients' seq numbers
   std::uint64_t heartbeatsSent = 0;
   std::uint64_t heartbeatsReceived = 0;
   std::uint64_t marketDataFrames = 0;    // MARKET_DATA frames queued to sessions
@@ -92,7 +92,7 @@ struct ServerCounters {
   std::uint64_t udpFrames = 0;           // MARKET_DATA frames sent on the UDP feed
   std::uint64_t udpDatagrams = 0;
   std::uint64_t udpBytes = 0;
-  std::uint64_t udpSendErrors = 0;       // datagrams the kernel refused: their seqs are a gap
+  std::uint64_t udpSendErrors = 0; // datagrams the kernel refused: their seqs are a gap
 };
 
 class ExchangeServer final : public matching::ReportSink {
@@ -195,17 +195,17 @@ private:
   std::unique_ptr<SampleLog> samples_;
   std::vector<std::byte> mdBlock_; // every symbol's snapshot, encoded once per tick
   std::size_t mdFrameSize_ = 0;
-  std::size_t mdLowWater_ = 0;    // tick-rate 0: a session below this backlog gets the next tick
+  std::size_t mdLowWater_ = 0; // tick-rate 0: a session below this backlog gets the next tick
   core::UniqueFd udpSocket_;
   sockaddr_in udpTarget_{};
   std::vector<std::byte> udpDatagram_; // one datagram being packed
   std::size_t udpUsed_ = 0;
-  protocol::SeqCounter udpSeq_;       // the feed's own numbering: 1, 2, ... per frame
+  protocol::SeqCounter udpSeq_; // the feed's own numbering: 1, 2, ... per frame
   // Time inside sendto() per datagram. On loopback and veth the receiver's kernel path runs
   // inside it (softirq on the sending CPU): the cost of udp vs AF_XDP delivery shows here.
   std::unique_ptr<core::Histogram> udpSendTime_;
   ServerCounters counters_;
-  std::uint64_t nowNs_ = 0;        // monotonic, refreshed once per event
+  std::uint64_t nowNs_ = 0; // monotonic, refreshed once per event
   std::uint64_t sessionIdBase_ = 0;
   std::uint64_t lastSampleFlushNs_ = 0;
   std::uint32_t openConnections_ = 0;

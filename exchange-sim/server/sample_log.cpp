@@ -58,8 +58,8 @@ void SampleLog::flush() noexcept {
     for (std::size_t i = 0; i < count_; ++i) {
       const Sample& s = samples_[i];
       if (s.hasTickToTrade)
-        fmt::format_to(std::back_inserter(text_), "{},{},{},{}\n", s.recvNs, s.clOrdId,
-                       s.symbolId, s.tickToTradeNs);
+        fmt::format_to(std::back_inserter(text_), "{},{},{},{}\n", s.recvNs, s.clOrdId, s.symbolId,
+                       s.tickToTradeNs);
       else // no md_timestamp: no tick-to-trade to give
         fmt::format_to(std::back_inserter(text_), "{},{},{},\n", s.recvNs, s.clOrdId, s.symbolId);
     }

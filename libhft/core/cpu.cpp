@@ -86,11 +86,12 @@ std::string checkWorkerCore(int core, const std::vector<int>& online,
   if (core < 0)
     return "core " + std::to_string(core) + " is negative";
   if (!std::binary_search(online.begin(), online.end(), core))
-    return "core " + std::to_string(core) + " does not exist or is offline (online: " +
-           formatCpuList(online) + ", allowed for this process: " + allowedText + ")";
-  if (!std::binary_search(allowed.begin(), allowed.end(), core))
     return "core " + std::to_string(core) +
-           " lies outside this process's allowed CPU set (" + allowedText +
+           " does not exist or is offline (online: " + formatCpuList(online) +
+           ", allowed for this process: " + allowedText + ")";
+  if (!std::binary_search(allowed.begin(), allowed.end(), core))
+    return "core " + std::to_string(core) + " lies outside this process's allowed CPU set (" +
+           allowedText +
            "): widen CPUAffinity= in the unit (or taskset) or choose a core in that set";
   return {};
 }

@@ -43,8 +43,7 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    const std::string message =
-        "MESSAGE=" + std::string(msg.payload.data(), msg.payload.size());
+    const std::string message = "MESSAGE=" + std::string(msg.payload.data(), msg.payload.size());
     const std::string priority = "PRIORITY=" + std::to_string(syslogPriority(msg.level));
     std::string session;
     {

@@ -15,11 +15,11 @@ namespace hft::protocol {
 // Why a frame is malformed (framing) or its content invalid (semantics).
 enum class FrameError : std::uint8_t {
   None = 0,
-  TooShort,        // msg_length < 16
-  TooLong,         // msg_length > 4096
-  WrongLength,     // msg_length differs from the size its type requires
-  Truncated,       // TCP: the peer closed the connection inside a frame
-  TooManyEntries,  // MARKET_DATA num_entries > 64
+  TooShort,       // msg_length < 16
+  TooLong,        // msg_length > 4096
+  WrongLength,    // msg_length differs from the size its type requires
+  Truncated,      // TCP: the peer closed the connection inside a frame
+  TooManyEntries, // MARKET_DATA num_entries > 64
   // Content errors: the frame is well formed but its fields break the spec.
   BadSide,
   BadLevel,

@@ -183,8 +183,9 @@ static_assert(offsetof(MarketDataHead, symbolId) == 16 &&
 static_assert(offsetof(MarketData, entries) == 24);
 static_assert(sizeof(MarketData) == 24 + 16 * kMaxMdEntries);
 static_assert(sizeof(ExecutionReport) == 80);
-static_assert(offsetof(ExecutionReport, clOrdId) == 16 && offsetof(ExecutionReport, orderId) == 24 &&
-              offsetof(ExecutionReport, execId) == 32 && offsetof(ExecutionReport, symbolId) == 40 &&
+static_assert(offsetof(ExecutionReport, clOrdId) == 16 &&
+              offsetof(ExecutionReport, orderId) == 24 && offsetof(ExecutionReport, execId) == 32 &&
+              offsetof(ExecutionReport, symbolId) == 40 &&
               offsetof(ExecutionReport, execType) == 44 && offsetof(ExecutionReport, side) == 45 &&
               offsetof(ExecutionReport, rejectReason) == 46 &&
               offsetof(ExecutionReport, price) == 48 && offsetof(ExecutionReport, lastPx) == 56 &&

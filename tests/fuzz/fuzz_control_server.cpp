@@ -397,11 +397,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   checkStillServing(h);
   if (std::getenv("HFT_FUZZ_VERBOSE") != nullptr) {
     const ControlServerCounters c = h.server->counters();
-    std::fprintf(stderr, "mode %d: accepted %llu calls %llu denied %llu failed %llu\n", mode,
-                 static_cast<unsigned long long>(c.accepted),
-                 static_cast<unsigned long long>(c.calls),
-                 static_cast<unsigned long long>(c.denied),
-                 static_cast<unsigned long long>(c.failed));
+    std::fprintf(
+        stderr, "mode %d: accepted %llu calls %llu denied %llu failed %llu\n", mode,
+        static_cast<unsigned long long>(c.accepted), static_cast<unsigned long long>(c.calls),
+        static_cast<unsigned long long>(c.denied), static_cast<unsigned long long>(c.failed));
   }
   return 0;
 }

@@ -29,9 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((mode & 2) == 0 && packet.size() > ipAt) {
     const std::size_t ihl = (std::to_integer<unsigned>(packet[ipAt]) & 0x0fU) * 4U;
     if (packet.size() >= ipAt + ihl + 4)
-      filter.dstPort = static_cast<std::uint16_t>(
-          std::to_integer<unsigned>(packet[ipAt + ihl + 2]) << 8 |
-          std::to_integer<unsigned>(packet[ipAt + ihl + 3]));
+      filter.dstPort =
+          static_cast<std::uint16_t>(std::to_integer<unsigned>(packet[ipAt + ihl + 2]) << 8 |
+                                     std::to_integer<unsigned>(packet[ipAt + ihl + 3]));
   }
 
   std::span<const std::byte> payload;
@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   // The payload is the UDP body, inside the bytes received.
-  FUZZ_CHECK(payload.data() >= packet.data() + kEthernetHeaderSize + kIpv4MinHeaderSize +
-                                   kUdpHeaderSize);
+  FUZZ_CHECK(payload.data() >=
+             packet.data() + kEthernetHeaderSize + kIpv4MinHeaderSize + kUdpHeaderSize);
   FUZZ_CHECK(payload.data() + payload.size() <= packet.data() + packet.size());
 
   // What the builder makes of that payload parses back to the same bytes.

@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::uint32_t id = 1; id <= p.symbols; ++id) {
       const std::size_t n = model.snapshot(id, entries);
       FUZZ_CHECK(n == 2 * p.depth);
-      const std::size_t len = protocol::encodeMarketData(frame.data(), 1, 1, id,
-                                                         std::span(entries.data(), n));
+      const std::size_t len =
+          protocol::encodeMarketData(frame.data(), 1, 1, id, std::span(entries.data(), n));
       FUZZ_CHECK(protocol::checkFrame({frame.data(), len}) == protocol::FrameError::None);
       const protocol::FrameView view{frame.data(), static_cast<std::uint16_t>(len), 1};
       FUZZ_CHECK(protocol::checkMarketDataContent(view) == protocol::FrameError::None);

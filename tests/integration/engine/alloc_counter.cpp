@@ -69,7 +69,8 @@ __attribute__((destructor)) void report() {
   if (!path)
     return;
   if (FILE* f = std::fopen(path, "w")) {
-    std::fprintf(f, "{\"worker_after_warmup\": %lu, \"worker_during_warmup\": %lu, \"other\": %lu}\n",
+    std::fprintf(f,
+                 "{\"worker_after_warmup\": %lu, \"worker_during_warmup\": %lu, \"other\": %lu}\n",
                  gWorkerAfter.load(), gWorkerBefore.load(), gOther.load());
     std::fclose(f);
   }

@@ -105,7 +105,7 @@ TEST_CASE("OrderBook: mid and spread of extreme prices do not overflow") {
       {kMax - 2, kMax, kMax - 1, 2},
       {kMax - 1, kMax, kMax - 1, 1},
       {std::int64_t{1} << 62, (std::int64_t{1} << 62) + 3, (std::int64_t{1} << 62) + 1, 3},
-      {kMin, kMin + 3, kMin + 2, 3}, // -2^63 + 1.5 rounds toward zero
+      {kMin, kMin + 3, kMin + 2, 3},                              // -2^63 + 1.5 rounds toward zero
       {-(std::int64_t{1} << 62), std::int64_t{1} << 62, 0, kMax}, // 2^63 saturates
       {kMin, kMax, 0, kMax},
       {-4, 1, -1, 5},

@@ -121,10 +121,10 @@ TEST_CASE("config: a reload applies risk and strategy, and names what needs a re
 }
 
 TEST_CASE("command line: the seed's flags override the file") {
-  const auto cmd = parseCommandLine(
-      {"--interface", "lo", "--network-core", "0", "--strategy-core", "1", "-v", "--exchange",
-       "127.0.0.1:9100", "--poll-mode", "yield", "--idle", "--config",
-       HFT_SOURCE_ROOT "/conf/hftd.toml"});
+  const auto cmd =
+      parseCommandLine({"--interface", "lo", "--network-core", "0", "--strategy-core", "1", "-v",
+                        "--exchange", "127.0.0.1:9100", "--poll-mode", "yield", "--idle",
+                        "--config", HFT_SOURCE_ROOT "/conf/hftd.toml"});
   const HftdConfig c = resolveConfig(cmd);
   CHECK(c.cpu.networkCore == 0);
   CHECK(c.cpu.strategyCore == 1);
@@ -174,7 +174,8 @@ TEST_CASE("config: md_transport, udp_feed and the AF_XDP keys are read and check
   CHECK(defaults.exchange.xdpMode == XdpMode::Auto);
   CHECK(contains(errorOf("[exchange]\nxdp_mode = \"drv\"\n"), "\"auto\", \"native\", \"skb\""));
 
-  CHECK(contains(errorOf("[exchange]\nmd_transport = \"dpdk\"\n"), "not one of \"tcp\", \"udp\", \"af_xdp\""));
+  CHECK(contains(errorOf("[exchange]\nmd_transport = \"dpdk\"\n"),
+                 "not one of \"tcp\", \"udp\", \"af_xdp\""));
   CHECK(contains(errorOf("[exchange]\nudp_feed = \"9001\"\n"), "test.toml:2:"));
   CHECK(contains(errorOf("[exchange]\nudp_feed = \"host:9001\"\n"), "IPV4-ADDRESS:PORT"));
   CHECK(contains(errorOf("[exchange]\nudp_feed = \"::1:9001\"\n"), "udp_feed"));

@@ -173,7 +173,7 @@ Failure failureOf(const std::function<void()>& call, std::string* name = nullptr
 
 TEST_CASE("ControlServer: the socket is created with its directory and mode 0660") {
   Fixture f;
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(f.socket().c_str(), &st) == 0);
   CHECK(S_ISSOCK(st.st_mode));
   CHECK((st.st_mode & 0777) == 0660);
@@ -258,7 +258,8 @@ TEST_CASE("ControlServer: SetKillSwitch reaches the engine both ways") {
   CHECK(f.target.killSwitch());
 }
 
-TEST_CASE("ControlServer: Reload returns applied and needs-restart; a bad config is InvalidConfig") {
+TEST_CASE(
+    "ControlServer: Reload returns applied and needs-restart; a bad config is InvalidConfig") {
   Fixture f;
   ControlClient client(f.socket());
   const auto result = client.reload();
@@ -302,8 +303,7 @@ TEST_CASE("ControlServer: an engine exception becomes a Failed reply and the ser
   f.target.throwRuntime = true;
   std::string name;
   std::string message;
-  CHECK(failureOf([&] { static_cast<void>(client.status()); }, &name, &message) ==
-        Failure::Failed);
+  CHECK(failureOf([&] { static_cast<void>(client.status()); }, &name, &message) == Failure::Failed);
   CHECK(name == hft::control::kErrorFailed);
   CHECK(message.find("engine status is unavailable") == 0);
   const RunResult r = runCtl({"stats"}, f.socket());

@@ -14,10 +14,10 @@ namespace hft::control::testing {
 class FakeTarget final : public ControlTarget {
 public:
   // Knobs a test sets before its call.
-  std::atomic<bool> failReload{false};      // reload() throws ControlError(kErrorConfig)
-  std::atomic<bool> throwRuntime{false};    // status() and stats() throw std::runtime_error
-  std::atomic<bool> throwUnknown{false};    // status() throws an int
-  std::atomic<bool> badErrorName{false};    // setKillSwitch() throws with an invalid D-Bus name
+  std::atomic<bool> failReload{false};   // reload() throws ControlError(kErrorConfig)
+  std::atomic<bool> throwRuntime{false}; // status() and stats() throw std::runtime_error
+  std::atomic<bool> throwUnknown{false}; // status() throws an int
+  std::atomic<bool> badErrorName{false}; // setKillSwitch() throws with an invalid D-Bus name
 
   EngineStatus status() override {
     if (throwUnknown)

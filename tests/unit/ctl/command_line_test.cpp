@@ -117,13 +117,12 @@ TEST_CASE("hftctl args: usage errors say what was wrong") {
 
 TEST_CASE("hftctl args: the tool help lists every command and every exit code") {
   const std::string help = hft::ctl::toolHelp();
-  for (const char* name : {"status", "stats", "start-session", "stop-session", "kill-switch",
-                           "reload", "version", "--socket", "--json", "--watch", "--duration",
-                           "HFTD_SOCKET", "hft-admin"})
+  for (const char* name :
+       {"status", "stats", "start-session", "stop-session", "kill-switch", "reload", "version",
+        "--socket", "--json", "--watch", "--duration", "HFTD_SOCKET", "hft-admin"})
     CHECK_MESSAGE(help.find(name) != std::string::npos, name);
   for (const char* code : {"  0  ", "  1  ", "  2  ", "  3  "})
     CHECK_MESSAGE(help.find(code) != std::string::npos, code);
   CHECK(hft::ctl::commandHelp(Command::Stats).find("--watch SECS") != std::string::npos);
-  CHECK(hft::ctl::commandHelp(Command::StartSession).find("--duration SECS") !=
-        std::string::npos);
+  CHECK(hft::ctl::commandHelp(Command::StartSession).find("--duration SECS") != std::string::npos);
 }

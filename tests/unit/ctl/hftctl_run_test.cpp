@@ -55,8 +55,8 @@ TEST_CASE("hftctl: --help prints the tool help on stdout and exits 0") {
 }
 
 TEST_CASE("hftctl: COMMAND --help prints that command's help and contacts no daemon") {
-  for (const char* command : {"status", "stats", "start-session", "stop-session", "kill-switch",
-                              "reload", "version"}) {
+  for (const char* command :
+       {"status", "stats", "start-session", "stop-session", "kill-switch", "reload", "version"}) {
     const Result r = run({command, "--help", "--socket", "/nonexistent/x.sock"});
     CHECK_MESSAGE(r.code == hft::ctl::kExitOk, command);
     CHECK_MESSAGE(r.out.find(std::string("hftctl [--socket PATH] [--json] ") + command) !=
@@ -93,8 +93,8 @@ TEST_CASE("hftctl: usage errors exit 2 with the error and a hint on stderr") {
 TEST_CASE("hftctl: a missing socket exits 3 naming the path and how to start hftd") {
   TempDir dir;
   const std::string path = (dir.path / "absent.sock").string();
-  for (const char* command : {"status", "stats", "start-session", "stop-session", "reload",
-                              "version"}) {
+  for (const char* command :
+       {"status", "stats", "start-session", "stop-session", "reload", "version"}) {
     const Result r = run({"--socket", path, command});
     CHECK_MESSAGE(r.code == hft::ctl::kExitNotRunning, command);
     CHECK(r.err.find(path) != std::string::npos);

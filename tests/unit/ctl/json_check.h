@@ -51,8 +51,8 @@ private:
     throw std::runtime_error(std::string(what) + " at offset " + std::to_string(pos_));
   }
   void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' ||
-                                s_[pos_] == '\r'))
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
       ++pos_;
   }
   char peek() {
@@ -103,7 +103,8 @@ private:
       case 'u': {
         if (pos_ + 4 > s_.size())
           fail("bad \\u escape");
-        const unsigned long code = std::strtoul(std::string(s_.substr(pos_, 4)).c_str(), nullptr, 16);
+        const unsigned long code =
+            std::strtoul(std::string(s_.substr(pos_, 4)).c_str(), nullptr, 16);
         pos_ += 4;
         if (code >= 0x80)
           fail("test parser handles only ASCII \\u escapes");
@@ -172,7 +173,8 @@ private:
     const std::size_t start = pos_;
     if (pos_ < s_.size() && s_[pos_] == '-')
       ++pos_;
-    while (pos_ < s_.size() && std::string_view("0123456789.eE+-").find(s_[pos_]) != std::string_view::npos)
+    while (pos_ < s_.size() &&
+           std::string_view("0123456789.eE+-").find(s_[pos_]) != std::string_view::npos)
       ++pos_;
     if (start == pos_)
       fail("unexpected character");

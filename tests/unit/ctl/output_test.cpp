@@ -44,10 +44,16 @@ std::vector<std::string> block(const std::string& text, const std::string& heade
 
 void checkStatsSchema(const JsonValue& j, const hft::control::EngineStats& expected) {
   REQUIRE(j.type == JsonValue::Type::Object);
-  for (const char* key : {"state", "session_id", "kill_switch", "rx_packets", "rx_messages",
-                          "md_messages", "md_gaps", "malformed_frames", "orders_sent", "acks",
-                          "fills", "partial_fills", "rejects", "risk_rejects", "cancels",
-                          "expired", "reconnects", "session_started_ns", "uptime_ns", "symbols",
+  for (const char* key : {"state",       "session_id",
+                          "kill_switch", "rx_packets",
+                          "rx_messages", "md_messages",
+                          "md_gaps",     "malformed_frames",
+                          "orders_sent", "acks",
+                          "fills",       "partial_fills",
+                          "rejects",     "risk_rejects",
+                          "cancels",     "expired",
+                          "reconnects",  "session_started_ns",
+                          "uptime_ns",   "symbols",
                           "latency"})
     CHECK_MESSAGE(j.has(key), key);
   CHECK(j.at("state").text == expected.state);
@@ -98,7 +104,8 @@ TEST_CASE("hftctl output: stats JSON of an idle engine has empty symbols and lat
 }
 
 TEST_CASE("hftctl output: JSON strings are escaped and read back unchanged") {
-  const std::string nasty = "a\"b\\c\nd\te\x01" "f/\xc3\xa9";
+  const std::string nasty = "a\"b\\c\nd\te\x01"
+                            "f/\xc3\xa9";
   hft::control::EngineStats stats;
   stats.sessionId = nasty;
   stats.latency.push_back({nasty, 1, 1, 1, 1, 1, 1, 1, 1.0});

@@ -128,7 +128,8 @@ TEST_CASE("recorder: latency stages come from the timestamps of each order") {
   std::string header, first;
   std::getline(csv, header);
   std::getline(csv, first);
-  CHECK(header == "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns");
+  CHECK(header ==
+        "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns");
   CHECK(first == "1,1,1000,2000,2001,2101,2201,2302");
 }
 

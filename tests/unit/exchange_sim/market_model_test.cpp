@@ -128,7 +128,8 @@ TEST_CASE("MarketModel: the mid's step per tick has the configured standard devi
   for (int t = 0; t < kTicks; ++t) {
     m.tick();
     const std::int64_t now = m.ladder(1).bestBid() + m.ladder(1).bestAsk();
-    const double stepTicks = static_cast<double>(now - prev) / 2.0 / static_cast<double>(p.tickSize);
+    const double stepTicks =
+        static_cast<double>(now - prev) / 2.0 / static_cast<double>(p.tickSize);
     sumSq += stepTicks * stepTicks;
     prev = now;
   }

@@ -326,10 +326,10 @@ TEST_CASE("MatchingEngine: cancel removes a resting order; unknown ones are canc
 
   x.engine->newOrder(0, order(6, kSell, kDay, kAsk + kTick, 20), 0);
   x.sink.drain();
-  x.engine->cancelOrder(0, cancel(5)); // already canceled
+  x.engine->cancelOrder(0, cancel(5));  // already canceled
   x.engine->cancelOrder(0, cancel(99)); // never existed
   x.engine->cancelOrder(0, cancel(0));
-  x.engine->cancelOrder(1, cancel(6)); // another session's order
+  x.engine->cancelOrder(1, cancel(6));    // another session's order
   x.engine->cancelOrder(0, cancel(6, 2)); // wrong symbol
   r = x.sink.drain();
   REQUIRE(r.size() == 5);
@@ -412,8 +412,9 @@ TEST_CASE("MatchingEngine: beyond max_orders_per_sec a session is throttled, oth
   for (std::uint64_t i = 1; i <= 3; ++i)
     x.engine->newOrder(0, order(i, kBuy, kIoc, kBid, 1), t0 + i);
   x.sink.drain();
-  CHECK(static_cast<RejectReason>(rejectOf(x, order(4, kBuy, kIoc, kBid, 1), t0 + 5).rejectReason) ==
-        RejectReason::Throttled);
+  CHECK(
+      static_cast<RejectReason>(rejectOf(x, order(4, kBuy, kIoc, kBid, 1), t0 + 5).rejectReason) ==
+      RejectReason::Throttled);
   x.engine->newOrder(1, order(4, kBuy, kIoc, kBid, 1), t0 + 10); // another session
   CHECK(typeOf(x.sink.drain()[0]) == ExecType::New);
   x.engine->newOrder(0, order(5, kBuy, kIoc, kBid, 1), t0 + kSec + 1); // the next second
@@ -502,9 +503,8 @@ TEST_CASE("MatchingEngine: random flow keeps cum + leaves = qty, acks first, exe
       const std::int64_t px = ref + (static_cast<std::int64_t>(rng.between(0, 8)) - 4) * kTick;
       const auto qty = static_cast<std::uint32_t>(rng.between(1, 200));
       orders[session][id] = {qty};
-      x.engine->newOrder(session,
-                         order(id, buy ? kBuy : kSell, rng.between(0, 1) ? kIoc : kDay, px, qty),
-                         0);
+      x.engine->newOrder(
+          session, order(id, buy ? kBuy : kSell, rng.between(0, 1) ? kIoc : kDay, px, qty), 0);
     }
     check();
   }
@@ -528,8 +528,10 @@ TEST_CASE("MatchingEngine: the same seed and flow give the same reports") {
     std::vector<std::int64_t> out;
     for (std::uint64_t i = 1; i <= 2000; ++i) {
       const auto& l = x.market.ladder(1);
-      x.engine->newOrder(0, order(i, i % 2 ? kBuy : kSell, i % 3 ? kIoc : kDay,
-                                  i % 2 ? l.bestAsk() : l.bestBid(), 30), 0);
+      x.engine->newOrder(0,
+                         order(i, i % 2 ? kBuy : kSell, i % 3 ? kIoc : kDay,
+                               i % 2 ? l.bestAsk() : l.bestBid(), 30),
+                         0);
       if (i % 7 == 0)
         x.tick();
     }

@@ -76,12 +76,28 @@ TEST_CASE("stats: the JSON holds every required key and the file is replaced ato
   h.record(1000);
   h.record(3000);
   const std::string json = report::statsJson({s, m, h, nullptr, 1.5});
-  for (const char* key :
-       {"\"orders\": 10", "\"fills\": 7", "\"partial_fills\"", "\"fill_ratio\": 0.75",
-        "\"rejects\"", "\"rejects_by_reason\"", "\"throttled\": 2", "\"cancels\"", "\"expired\"",
-        "\"market_data_frames\": 40", "\"sessions\": 2", "\"malformed_frames\"",
-        "\"slow_consumer_disconnects\"", "\"tick_to_trade_ns\"", "\"count\": 2", "\"min\": 1000",
-        "\"mean\"", "\"p50\"", "\"p90\"", "\"p99\"", "\"p99_9\"", "\"max\": 3000"}) {
+  for (const char* key : {"\"orders\": 10",
+                          "\"fills\": 7",
+                          "\"partial_fills\"",
+                          "\"fill_ratio\": 0.75",
+                          "\"rejects\"",
+                          "\"rejects_by_reason\"",
+                          "\"throttled\": 2",
+                          "\"cancels\"",
+                          "\"expired\"",
+                          "\"market_data_frames\": 40",
+                          "\"sessions\": 2",
+                          "\"malformed_frames\"",
+                          "\"slow_consumer_disconnects\"",
+                          "\"tick_to_trade_ns\"",
+                          "\"count\": 2",
+                          "\"min\": 1000",
+                          "\"mean\"",
+                          "\"p50\"",
+                          "\"p90\"",
+                          "\"p99\"",
+                          "\"p99_9\"",
+                          "\"max\": 3000"}) {
     CAPTURE(key);
     CHECK(json.find(key) != std::string::npos);
   }

@@ -25,9 +25,8 @@ CommandLine parse(std::initializer_list<const char*> args) {
 // A TOML file that lives for one test.
 struct TempConfig {
   explicit TempConfig(const std::string& text)
-      : path((std::filesystem::temp_directory_path() /
-              ("xsim-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
-               ".toml"))
+      : path((std::filesystem::temp_directory_path() / ("xsim-test-" + std::to_string(::getpid()) +
+                                                        "-" + std::to_string(++counter) + ".toml"))
                  .string()) {
     std::ofstream(path) << text;
   }
@@ -107,9 +106,8 @@ TEST_CASE("options: conf/exchange-sim.toml is accepted and matches the built-in 
 
 TEST_CASE("options: every flag sets its setting, in both --flag value and --flag=value forms") {
   const auto cmd = parse({"--port", "9100", "--tick-rate=5", "--fill-prob", "62.5", "--symbols",
-                          "8", "--depth", "10", "--seed", "18446744073709551615", "--bind",
-                          "::1", "--stats-file", "/tmp/s.json", "--samples-file", "/tmp/s.csv",
-                          "-v"});
+                          "8", "--depth", "10", "--seed", "18446744073709551615", "--bind", "::1",
+                          "--stats-file", "/tmp/s.json", "--samples-file", "/tmp/s.csv", "-v"});
   REQUIRE(!cmd.exit);
   const SimOptions& o = cmd.options;
   CHECK(o.server.port == 9100);
@@ -227,8 +225,8 @@ TEST_CASE("options: flags override the file; a bad file exits 78 with its locati
   TempConfig good("[market]\nsymbols = 6\ndepth = 7\n[orders]\nfill_prob = 55\n");
   const auto cmd = parse({"--config", good.path.c_str(), "--depth", "3"});
   REQUIRE(!cmd.exit);
-  CHECK(cmd.options.market.symbols == 6);     // from the file
-  CHECK(cmd.options.market.depth == 3);       // the flag wins
+  CHECK(cmd.options.market.symbols == 6); // from the file
+  CHECK(cmd.options.market.depth == 3);   // the flag wins
   CHECK(cmd.options.matching.fillProbPercent == 55.0);
   CHECK(cmd.options.configFile == good.path);
 
@@ -244,8 +242,8 @@ TEST_CASE("options: flags override the file; a bad file exits 78 with its locati
 }
 
 TEST_CASE("options: --udp-feed, --udp-feed-only and the [server] udp keys") {
-  const auto cmd = parse({"--udp-feed", "239.1.1.1:9001", "--udp-feed-only", "--udp-interface",
-                          "veth0"});
+  const auto cmd =
+      parse({"--udp-feed", "239.1.1.1:9001", "--udp-feed-only", "--udp-interface", "veth0"});
   REQUIRE(!cmd.exit);
   CHECK(cmd.options.server.udpFeed == "239.1.1.1:9001");
   CHECK(cmd.options.server.udpFeedOnly);
@@ -256,8 +254,10 @@ TEST_CASE("options: --udp-feed, --udp-feed-only and the [server] udp keys") {
   CHECK(defaults.server.udpMaxPayload == 1472);
 
   SimOptions fromFile;
-  applyConfig(fromFile, "[server]\nudp_feed = \"10.0.0.2:9100\"\nudp_max_payload = 9000\n"
-                        "udp_ttl = 4\n", "a.toml");
+  applyConfig(fromFile,
+              "[server]\nudp_feed = \"10.0.0.2:9100\"\nudp_max_payload = 9000\n"
+              "udp_ttl = 4\n",
+              "a.toml");
   CHECK(fromFile.server.udpFeed == "10.0.0.2:9100");
   CHECK(fromFile.server.udpMaxPayload == 9000);
   CHECK(fromFile.server.udpTtl == 4);

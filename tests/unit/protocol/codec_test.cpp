@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <array>
-#include <string>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "libhft/protocol/codec.h"
