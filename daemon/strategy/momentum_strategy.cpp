@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace hft::strategy {
 
@@ -50,7 +51,12 @@ bool MomentumStrategy::onBookUpdate(const book::OrderBook& book, std::uint32_t s
       return false; // still filling the window
   }
   // With the ring full, the slot written next holds the oldest mid of the window.
-  const std::int64_t move = mid - s.mids[s.head];
+  // Wire prices may be any i64: a move past i64's range saturates rather than wrap (a wrapped
+  // rise would read as a fall).
+  std::int64_t move = 0;
+  if (__builtin_sub_overflow(mid, s.mids[s.head], &move))
+    move = mid > s.mids[s.head] ? std::numeric_limits<std::int64_t>::max()
+                                : std::numeric_limits<std::int64_t>::min();
   const std::int64_t threshold = std::int64_t{params_.thresholdTicks} * params_.tickSize;
   protocol::Side side;
   if (move >= threshold)
@@ -72,10 +78,12 @@ bool MomentumStrategy::onBookUpdate(const book::OrderBook& book, std::uint32_t s
     return false;
   // Take the touch (plus aggressTicks): a taker pays the spread to follow the move at once.
   const std::int64_t aggress = std::int64_t{params_.aggressTicks} * params_.tickSize;
-  const std::int64_t price =
-      side == protocol::Side::Buy ? book.bestAsk().price + aggress : book.bestBid().price - aggress;
-  if (price <= 0)
-    return false;
+  std::int64_t price = 0;
+  const bool beyond = side == protocol::Side::Buy
+                          ? __builtin_add_overflow(book.bestAsk().price, aggress, &price)
+                          : __builtin_sub_overflow(book.bestBid().price, aggress, &price);
+  if (beyond || price <= 0)
+    return false; // no price an order can carry
   out.symbolId = symbolId;
   out.side = side;
   out.tif = params_.ioc ? protocol::Tif::Ioc : protocol::Tif::Day;

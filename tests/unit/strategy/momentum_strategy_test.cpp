@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -43,6 +44,17 @@ public:
     now_ += 10 * kMs;
     out = OrderIntent{};
     return strategy_.onBookUpdate(book_, kSym, position, now_, mdTs_, out);
+  }
+  // A one-level snapshot with any wire prices (bid < ask); true when it made an intent.
+  bool quote(std::int64_t bid, std::int64_t ask) {
+    const MdEntry e[2] = {{bid, 10, 0, 0, 0}, {ask, 12, 1, 0, 0}};
+    std::vector<std::byte> bytes(hft::protocol::marketDataSize(2));
+    ++mdTs_;
+    REQUIRE(hft::protocol::encodeMarketData(bytes.data(), 1, mdTs_, kSym, e) == bytes.size());
+    REQUIRE(book_.applySnapshot({bytes.data(), static_cast<std::uint16_t>(bytes.size()), 1}));
+    now_ += 10 * kMs;
+    out = OrderIntent{};
+    return strategy_.onBookUpdate(book_, kSym, 0, now_, mdTs_, out);
   }
   // Feeds `n` snapshots at the same mid; returns how many made an intent.
   int hold(std::int64_t midTicks, int n, std::int64_t position = 0) {
@@ -190,6 +202,33 @@ TEST_CASE("MomentumStrategy: aggressTicks and DAY orders") {
   CHECK(f.out.tif == Tif::Day);
   REQUIRE(f.tick(0));
   CHECK(f.out.price == f.bid() - 2 * kTick);
+}
+
+TEST_CASE("MomentumStrategy: wire prices at the ends of i64 neither overflow nor mislead it") {
+  // The protocol allows any i64 price. A mid that jumps from near INT64_MIN to near INT64_MAX
+  // is a rise (a wrapped subtraction would call it a fall), and an order price beyond i64
+  // is not sent.
+  constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t hi = std::numeric_limits<std::int64_t>::max();
+  StrategyParams p = params(2, 1);
+  p.cooldownNs = 0;
+  MomentumStrategy s(p);
+  Feed f(s);
+  CHECK_FALSE(f.quote(lo, lo + 2));
+  REQUIRE(f.quote(hi - 2, hi));
+  CHECK(f.out.side == Side::Buy);
+  CHECK(f.out.price == hi);
+  CHECK_FALSE(f.quote(lo, lo + 2)); // the fall back: a sell signal, but no positive price
+  CHECK(s.signals() == 2);
+  CHECK(s.intents() == 1);
+
+  p.aggressTicks = 1; // the ask plus one tick is past INT64_MAX: no order
+  MomentumStrategy t(p);
+  Feed g(t);
+  CHECK_FALSE(g.quote(1, 3));
+  CHECK_FALSE(g.quote(hi - 2, hi));
+  CHECK(t.intents() == 0);
+  CHECK(t.signals() == 1);
 }
 
 TEST_CASE("MomentumStrategy: a one-sided book or a symbol without a slot makes nothing") {
