@@ -515,16 +515,20 @@ def cpu_summary(run):
 
 
 def thread_summary(run):
-    """Per-thread %CPU and the CPUs each thread ran on, from `pidstat -t -p PID 1`."""
+    """Per-thread %CPU and the CPUs each thread ran on, from `pidstat -t -p PID 1` or
+    hft-monitor's `pidstat -t -u -r -w -G ^hftd$ 1`, whose memory and context-switch
+    sections are passed over."""
     f = run.open_text(PIDSTAT)
     if f is None:
         return None
     run.input(PIDSTAT)
     threads, process = {}, []
-    is_header = lambda t: "TID" in t and "%CPU" in t and "Command" in t  # noqa: E731
+    is_header = lambda t: "TID" in t and "Command" in t  # noqa: E731  (any section's)
     try:
         with f:
             for lineno, header, tokens, _ in sysstat_records(run, PIDSTAT, f, is_header):
+                if "%CPU" not in header:
+                    continue  # -r or -w section: no CPU figures
                 width = header.index("Command")
                 if len(tokens) < len(header):
                     run.bad_row(PIDSTAT, lineno, "expected {} columns, got {}".format(

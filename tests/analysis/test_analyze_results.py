@@ -261,6 +261,37 @@ class Monitors(Fixture):
                          (100.0, [1]))
         self.assertEqual((threads["hftd"]["mean_cpu"], threads["hftd"]["cpus"]), (2.0, [0]))
 
+    def test_pidstat_of_hft_monitor_reads_only_its_cpu_section(self):
+        # hft-monitor runs `pidstat -t -u -r -w -G ^hftd$` with S_TIME_FORMAT=ISO: three
+        # sections a sample; the memory and context-switch rows carry no %CPU.
+        self.make()
+        cpu = ("UID      TGID       TID    %usr %system  %guest   %wait    %CPU   CPU  Command")
+        mem = "UID      TGID       TID  minflt/s  majflt/s     VSZ     RSS   %MEM  Command"
+        csw = "UID      TGID       TID   cswch/s nvcswch/s  Command"
+        lines = ["Linux 6.1.0 (trader01) \t2026-11-24 \t_x86_64_\t(2 CPU)", ""]
+        for t, usage in (("09:30:01", "77.00"), ("09:30:02", "79.00")):
+            lines += [t + "  " + cpu,
+                      t + "  998      4242         -   99.00    2.00    0.00    0.00  101.00     "
+                      "1  hftd",
+                      t + "  998         -      4245   %s    1.00    0.00    0.00  %s     1  "
+                      "|__hft-net" % (usage, usage), "",
+                      t + "  " + mem,
+                      t + "  998      4242         -      0.00      0.00  409600   25528   1.25  "
+                      "hftd",
+                      t + "  998         -      4245      0.00      0.00  409600   25528   1.25  "
+                      "|__hft-net", "",
+                      t + "  " + csw,
+                      t + "  998      4242         -      3.00      0.00  hftd",
+                      t + "  998         -      4245     12.00    345.00  |__hft-net", ""]
+        self.write("monitors/pidstat.txt", "\n".join(lines) + "\n")
+        report = self.analyse()
+        threads = {t["command"]: t for t in report["threads"]["threads"]}
+        self.assertEqual(list(threads), ["hft-net"])
+        self.assertEqual((threads["hft-net"]["samples"], threads["hft-net"]["mean_cpu"],
+                          threads["hft-net"]["max_cpu"]), (2, 78.0, 79.0))
+        self.assertEqual(report["threads"]["process"]["samples"], 2)
+        self.assertEqual(report["inputs"]["monitors/pidstat.txt"]["malformed_rows"], 0)
+
     def test_vmstat_drops_the_since_boot_line(self):
         vmstat = base_report()["vmstat"]
         self.assertEqual(vmstat["samples"], 2)
