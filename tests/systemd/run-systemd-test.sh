@@ -425,9 +425,10 @@ for unit in hft-exchange-sim hftd hft-monitor; do
   [[ $s == "inactive success" ]] || fail "$unit after systemctl stop hft.target: $s"
 done
 ct test -s /var/lib/hft-exchange-sim/stats.json || fail "exchange-sim wrote no stats.json"
+ct test -s /var/lib/hft-exchange-sim/tick_to_trade.csv || fail "exchange-sim wrote no tick_to_trade.csv"
 hftctl status >/dev/null 2>&1 && fail "hftctl status succeeds with hftd stopped"
 rc=0
 hftctl status >/dev/null 2>&1 || rc=$?
 ((rc == 3)) || fail "hftctl status exits $rc with hftd down, expected 3"
-ok "systemctl stop hft.target: all three inactive (success), exchange-sim stats.json written, hftctl exits 3"
+ok "systemctl stop hft.target: all three inactive (success), exchange-sim stats.json and tick_to_trade.csv written, hftctl exits 3"
 log "PASS: all checks"
