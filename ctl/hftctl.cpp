@@ -83,13 +83,19 @@ int watchStats(const Options& options, std::ostream& out) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   // Blocked, then taken with sigtimedwait: Ctrl-C ends the wait, never a call half-done.
-  // Restored on every way out, errors included.
+  // Restored on every way out but the interrupt: a second SIGINT may already be pending
+  // (timeout(1) and a terminal both signal the whole process group too) and would kill us
+  // with 130 the moment it was unblocked; exiting with it still blocked is a clean exit 0.
   struct MaskGuard {
     sigset_t previous;
+    bool restore = true;
     explicit MaskGuard(const sigset_t& block) { pthread_sigmask(SIG_BLOCK, &block, &previous); }
     MaskGuard(const MaskGuard&) = delete;
     MaskGuard& operator=(const MaskGuard&) = delete;
-    ~MaskGuard() { pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+    ~MaskGuard() {
+      if (restore)
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
   } guard(signals);
   for (;;) {
     control::EngineStats stats;
@@ -105,8 +111,10 @@ int watchStats(const Options& options, std::ostream& out) {
                          options.socketPath);
     }
     out.flush();
-    if (waitForInterrupt(signals, *options.watchSec))
+    if (waitForInterrupt(signals, *options.watchSec)) {
+      guard.restore = false; // hftctl exits now: see MaskGuard
       return kExitOk;
+    }
   }
 }
 

@@ -20,6 +20,10 @@ from hostile_common import HOST
 from test_engine import start_exchange
 
 TICK_MS = 20
+# Under a sanitizer exchange-sim runs several times slower and, serving six bad clients on a
+# shared 2-CPU machine, misses ticks: the cadence bound widens (every tick still arrives).
+SANITIZED = os.environ.get("HFT_SANITIZER", "none") not in ("", "none")
+CADENCE_SLACK = 2.5 if SANITIZED else 1.2
 
 BAD_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_client.py")
 
@@ -101,7 +105,7 @@ class ExchangeSimHostileClientsTest(unittest.TestCase):
         print("exchange-stamped median interval %.2f ms" % (statistics.median(
             [b - a for a, b in zip(stamps, stamps[1:])]) / 1e6))
         self.assertGreater(median_ms, TICK_MS * 0.8)
-        self.assertLess(median_ms, TICK_MS * 1.2)
+        self.assertLess(median_ms, TICK_MS * CADENCE_SLACK)
         self.assertEqual(good.gaps, 0)
 
         # Each bad client was dropped, and the log names it and the reason once.
