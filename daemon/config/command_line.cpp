@@ -40,6 +40,8 @@ Options:
                          session (default), the UDP feed through a kernel socket, or the UDP
                          feed through AF_XDP on --interface (docs/af_xdp.md)
   --udp-feed ADDR:PORT   the UDP feed's address to listen on ([exchange] udp_feed)
+  --xdp-queue N          af_xdp: the receive queue of --interface the feed arrives on
+                         ([exchange] xdp_queue, 0 to 63, default 0)
   --start-session        start a session at start-up ([session] autostart = "always")
   --idle                 start idle, wait for `hftctl start-session` (autostart = "never")
   --duration SECS        length of the start-up session (0 = until stopped)
@@ -119,7 +121,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
         throw UsageError("--udp-feed: '" + text +
                          "' is not IPV4-ADDRESS:PORT, e.g. 0.0.0.0:9001 or 239.1.1.1:9001");
       cmd.udpFeed = text;
-    } else if (flag == "--start-session")
+    } else if (flag == "--xdp-queue")
+      cmd.xdpQueue = number<std::uint32_t>(flag, next(), 0, 63);
+    else if (flag == "--start-session")
       cmd.autostart = Autostart::Always;
     else if (flag == "--idle")
       cmd.autostart = Autostart::Never;
@@ -158,6 +162,8 @@ HftdConfig resolveConfig(const CommandLine& cmd) {
     c.exchange.mdTransport = *cmd.mdTransport;
   if (cmd.udpFeed)
     (void)parseUdpFeedAddress(*cmd.udpFeed, c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
+  if (cmd.xdpQueue)
+    c.exchange.xdpQueue = *cmd.xdpQueue;
   if (cmd.autostart)
     c.session.autostart = *cmd.autostart;
   if (cmd.durationSec)

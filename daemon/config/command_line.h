@@ -36,8 +36,9 @@ struct CommandLine {
   std::optional<std::string> sessionsDir;
   std::optional<PollMode> pollMode;
   std::optional<MdTransport> mdTransport;
-  std::optional<std::string> udpFeed; // --udp-feed ADDRESS:PORT, checked when parsed
-  std::optional<Autostart> autostart; // --start-session / --idle
+  std::optional<std::string> udpFeed;    // --udp-feed ADDRESS:PORT, checked when parsed
+  std::optional<std::uint32_t> xdpQueue; // --xdp-queue N
+  std::optional<Autostart> autostart;    // --start-session / --idle
   std::optional<std::uint32_t> durationSec;
   bool verbose = false;
   bool help = false;

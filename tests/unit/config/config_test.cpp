@@ -218,4 +218,8 @@ TEST_CASE("command line: --md-transport and --udp-feed override the file") {
   CHECK(contains(usage({"--md-transport"}), "needs a value"));
   CHECK(contains(usage({"--udp-feed", "localhost:9001"}), "--udp-feed"));
   CHECK(contains(usageText(), "--md-transport"));
+  CHECK(resolveConfig(parseCommandLine({"--xdp-queue", "5"})).exchange.xdpQueue == 5);
+  CHECK(resolveConfig(parseCommandLine({})).exchange.xdpQueue == 0);
+  CHECK(contains(usage({"--xdp-queue", "64"}), "--xdp-queue"));
+  CHECK(contains(usageText(), "--xdp-queue"));
 }
