@@ -115,7 +115,9 @@ class ExchangeSimHostileClientsTest(unittest.TestCase):
         _, line = exchange.wait_line("Malformed frame from %s " % peers["truncated"])
         self.assertIn("inside a frame", line)
         exchange.wait_line("Heartbeat timeout: nothing from %s " % peers["silent"])
-        exchange.wait_line("Slow consumer %s " % peers["slow"])
+        # The kernel's send buffer (up to 4 MiB) fills before exchange-sim's 64 KiB one: about
+        # 20 s at 4 KiB a tick every 20 ms, twice that when a sanitizer halves the cadence.
+        exchange.wait_line("Slow consumer %s " % peers["slow"], timeout=90)
         log = exchange.text()
         for mode in ("garbage", "truncated", "huge"):
             self.assertEqual(log.count("Malformed frame from %s " % peers[mode]), 1, mode)
