@@ -7,6 +7,7 @@
 #include <deque>
 #include <limits>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "daemon/strategy/momentum_strategy.h"
@@ -37,24 +38,12 @@ public:
                           {mid + 50, 12, 1, 0, 0},
                           {mid - 150, 20, 0, 1, 0},
                           {mid + 150, 22, 1, 1, 0}};
-    std::vector<std::byte> bytes(hft::protocol::marketDataSize(4));
-    ++mdTs_;
-    REQUIRE(hft::protocol::encodeMarketData(bytes.data(), 1, mdTs_, kSym, e) == bytes.size());
-    REQUIRE(book_.applySnapshot({bytes.data(), static_cast<std::uint16_t>(bytes.size()), 1}));
-    now_ += 10 * kMs;
-    out = OrderIntent{};
-    return strategy_.onBookUpdate(book_, kSym, position, now_, mdTs_, out);
+    return apply(e, position);
   }
   // A one-level snapshot with any wire prices (bid < ask); true when it made an intent.
   bool quote(std::int64_t bid, std::int64_t ask) {
     const MdEntry e[2] = {{bid, 10, 0, 0, 0}, {ask, 12, 1, 0, 0}};
-    std::vector<std::byte> bytes(hft::protocol::marketDataSize(2));
-    ++mdTs_;
-    REQUIRE(hft::protocol::encodeMarketData(bytes.data(), 1, mdTs_, kSym, e) == bytes.size());
-    REQUIRE(book_.applySnapshot({bytes.data(), static_cast<std::uint16_t>(bytes.size()), 1}));
-    now_ += 10 * kMs;
-    out = OrderIntent{};
-    return strategy_.onBookUpdate(book_, kSym, 0, now_, mdTs_, out);
+    return apply(e, 0);
   }
   // Feeds `n` snapshots at the same mid; returns how many made an intent.
   int hold(std::int64_t midTicks, int n, std::int64_t position = 0) {
@@ -71,6 +60,17 @@ public:
   OrderIntent out;
 
 private:
+  // One snapshot of `entries`, 10 ms after the last, then the strategy's answer.
+  bool apply(std::span<const MdEntry> entries, std::int64_t position) {
+    std::vector<std::byte> bytes(hft::protocol::marketDataSize(entries.size()));
+    ++mdTs_;
+    REQUIRE(hft::protocol::encodeMarketData(bytes.data(), 1, mdTs_, kSym, entries) == bytes.size());
+    REQUIRE(book_.applySnapshot({bytes.data(), static_cast<std::uint16_t>(bytes.size()), 1}));
+    now_ += 10 * kMs;
+    out = OrderIntent{};
+    return strategy_.onBookUpdate(book_, kSym, position, now_, mdTs_, out);
+  }
+
   MomentumStrategy& strategy_;
   OrderBook book_{kSym};
   std::uint64_t mdTs_ = 1'700'000'000'000'000'000ULL;
