@@ -12,6 +12,7 @@ give a clear error (or the configured fallback). Every wait is on an event, neve
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -91,12 +92,31 @@ class TransportTest(unittest.TestCase):
         return final
 
 
+def unused_udp_port_outside_ephemeral_range():
+    """A free loopback UDP port below the kernel's ephemeral range.
+
+    A port from bind(0) is an ephemeral one: once the probe closes it, any socket that
+    connect()s or sends unbound (other tests run in parallel) may be auto-bound to it before
+    hftd binds it, and hftd's start then fails with "Address already in use". Nothing is
+    auto-bound below the range, so only an explicit bind could take the port chosen here.
+    """
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    candidates = list(range(max(1024, low - 8192), low))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free UDP port below the ephemeral range (%d)" % low)
+
+
 class LoopbackTest(TransportTest):
     def test_udp_transport_on_loopback_counts_agree(self):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("127.0.0.1", 0))
-        feed_port = probe.getsockname()[1]
-        probe.close()
+        feed_port = unused_udp_port_outside_ephemeral_range()
         stats_file = os.path.join(self.tmp, "exchange_stats.json")
         exchange = Proc([EXCHANGE_SIM, "--port", "0", "--seed", "7", "--udp-feed",
                          "127.0.0.1:%d" % feed_port, "--udp-feed-only", "--stats-file",
