@@ -5,6 +5,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "libhft/core/endpoint.h"
+
 namespace hft::config {
 namespace {
 
@@ -117,7 +119,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
       const std::string text = next();
       std::string address;
       std::uint16_t port = 0;
-      if (!parseUdpFeedAddress(text, address, port))
+      if (!core::parseIpv4Endpoint(text, address, port))
         throw UsageError("--udp-feed: '" + text +
                          "' is not IPV4-ADDRESS:PORT, e.g. 0.0.0.0:9001 or 239.1.1.1:9001");
       cmd.udpFeed = text;
@@ -161,7 +163,7 @@ HftdConfig resolveConfig(const CommandLine& cmd) {
   if (cmd.mdTransport)
     c.exchange.mdTransport = *cmd.mdTransport;
   if (cmd.udpFeed)
-    (void)parseUdpFeedAddress(*cmd.udpFeed, c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
+    (void)core::parseIpv4Endpoint(*cmd.udpFeed, c.exchange.udpFeedAddress, c.exchange.udpFeedPort);
   if (cmd.xdpQueue)
     c.exchange.xdpQueue = *cmd.xdpQueue;
   if (cmd.autostart)

@@ -9,36 +9,15 @@
 #include <set>
 #include <sstream>
 
-#include <arpa/inet.h>
-
 #include <toml++/toml.h>
+
+#include "libhft/core/endpoint.h"
 
 namespace hft::config {
 namespace {
 
 std::string where(const std::string& path, const toml::source_region& src) {
   return path + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
-}
-
-bool parseUdpFeed(const std::string& text, std::string& address, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    return false;
-  const std::string host = text.substr(0, colon);
-  in_addr probe{};
-  if (inet_pton(AF_INET, host.c_str(), &probe) != 1)
-    return false;
-  long long value = 0;
-  for (std::size_t i = colon + 1; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9' || value > 65535)
-      return false;
-    value = value * 10 + (text[i] - '0');
-  }
-  if (value < 1 || value > 65535)
-    return false;
-  address = host;
-  port = static_cast<std::uint16_t>(value);
-  return true;
 }
 
 // Reads the keys of one table, remembering which it knows so the rest can be refused.
@@ -116,7 +95,7 @@ public:
     if (!node)
       return;
     string(key, text);
-    if (!parseUdpFeed(text, address, port))
+    if (!core::parseIpv4Endpoint(text, address, port))
       fail(*node, key,
            "\"" + text +
                "\" is not IPV4-ADDRESS:PORT, e.g. \"0.0.0.0:9001\" or \"239.1.1.1:9001\"");
@@ -193,10 +172,6 @@ bool parseMdTransport(std::string_view text, MdTransport& out) noexcept {
       return true;
     }
   return false;
-}
-
-bool parseUdpFeedAddress(const std::string& text, std::string& address, std::uint16_t& port) {
-  return parseUdpFeed(text, address, port);
 }
 
 HftdConfig parseConfig(std::string_view text, const std::string& path) {

@@ -88,10 +88,6 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// "A.B.C.D:PORT" (IPv4: the AF_XDP path parses IPv4 only). Returns false if it is not.
-[[nodiscard]] bool parseUdpFeedAddress(const std::string& text, std::string& address,
-                                       std::uint16_t& port);
-
 // Parses and validates a whole file. Throws ConfigError.
 [[nodiscard]] HftdConfig loadConfig(const std::string& path);
 // Same for text already read (`path` is only for messages).

@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "libhft/core/endpoint.h"
+
 namespace hft::options {
 
 namespace {
@@ -204,7 +206,7 @@ std::string checkRange(const Setting& s, const Value& v) {
   } else if (s.kind == Kind::Endpoint && !std::get<std::string>(v).empty()) {
     std::string address;
     std::uint16_t port = 0;
-    if (!server::parseUdpEndpoint(std::get<std::string>(v), address, port))
+    if (!core::parseIpv4Endpoint(std::get<std::string>(v), address, port))
       return "must be " + expected(s);
   }
   return "";

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "libhft/core/clock.h"
+#include "libhft/core/endpoint.h"
 
 namespace hft::server {
 
@@ -88,25 +89,6 @@ const char* signalName(int signal) noexcept {
 
 } // namespace
 
-bool parseUdpEndpoint(const std::string& text, std::string& address, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    return false;
-  const std::string host = text.substr(0, colon);
-  in_addr probe{};
-  if (inet_pton(AF_INET, host.c_str(), &probe) != 1)
-    return false;
-  unsigned value = 0;
-  const char* first = text.data() + colon + 1;
-  const char* last = text.data() + text.size();
-  const auto [p, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || p != last || value == 0 || value > 65535)
-    return false;
-  address = host;
-  port = static_cast<std::uint16_t>(value);
-  return true;
-}
-
 const char* describe(CloseReason reason) noexcept {
   switch (reason) {
   case CloseReason::PeerClosed: return "peer closed the connection";
@@ -149,7 +131,7 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
 void ExchangeServer::openUdpFeed() {
   std::string address;
   std::uint16_t port = 0;
-  if (!parseUdpEndpoint(params_.udpFeed, address, port))
+  if (!core::parseIpv4Endpoint(params_.udpFeed, address, port))
     throw std::runtime_error("udp_feed '" + params_.udpFeed +
                              "' is not IPV4-ADDRESS:PORT, e.g. 239.1.1.1:9001");
   udpTarget_.sin_family = AF_INET;

@@ -46,10 +46,6 @@ struct ServerParams {
   std::uint32_t udpTtl = 1;         // multicast TTL
 };
 
-// "A.B.C.D:PORT" (IPv4). Returns false if it is not.
-[[nodiscard]] bool parseUdpEndpoint(const std::string& text, std::string& address,
-                                    std::uint16_t& port);
-
 // Why a connection ended.
 enum class CloseReason : std::uint8_t {
   PeerClosed,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Histogram percentiles against sorted samples; the SPSC ring across two threads.
+// Histogram percentiles against sorted samples; the SPSC ring across two threads; the IPv4
+// endpoint parser.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "libhft/core/endpoint.h"
 #include "libhft/core/histogram.h"
 #include "libhft/core/spsc_ring.h"
 
@@ -115,4 +117,33 @@ TEST_CASE("histogram: p99.9 of 1..1000 is the 999th sample (nearest rank, no rou
   CHECK(h.percentile(99.9) == Histogram::highestOf(Histogram::indexOf(999)));
   CHECK(h.percentile(99.9) < 1000);
   CHECK(h.percentile(50) == Histogram::highestOf(Histogram::indexOf(500)));
+}
+
+TEST_CASE("parseIpv4Endpoint: accepts A.B.C.D:PORT, sets both parts") {
+  std::string address = "unchanged";
+  std::uint16_t port = 7;
+  REQUIRE(hft::core::parseIpv4Endpoint("127.0.0.1:9001", address, port));
+  CHECK(address == "127.0.0.1");
+  CHECK(port == 9001);
+  REQUIRE(hft::core::parseIpv4Endpoint("239.1.1.1:65535", address, port));
+  CHECK(address == "239.1.1.1");
+  CHECK(port == 65535);
+  REQUIRE(hft::core::parseIpv4Endpoint("0.0.0.0:1", address, port));
+  CHECK(address == "0.0.0.0");
+  CHECK(port == 1);
+}
+
+TEST_CASE("parseIpv4Endpoint: refuses everything else and leaves the outputs alone") {
+  for (const char* bad :
+       {"", ":", "127.0.0.1", "127.0.0.1:", ":9001", "127.0.0.1:0", "127.0.0.1:65536",
+        "127.0.0.1:99999999999999999999", "127.0.0.1:-1", "127.0.0.1:+1", "127.0.0.1:90a",
+        "127.0.0.1: 9001", "127.0.0.1:9001 ", "localhost:9001", "256.0.0.1:9001", "::1:9001",
+        "[::1]:9001", "1.2.3:9001", "127.0.0.1:9001:1"}) {
+    CAPTURE(bad);
+    std::string address = "unchanged";
+    std::uint16_t port = 7;
+    CHECK_FALSE(hft::core::parseIpv4Endpoint(bad, address, port));
+    CHECK(address == "unchanged");
+    CHECK(port == 7);
+  }
 }
