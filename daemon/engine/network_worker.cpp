@@ -3,7 +3,6 @@
 #include "daemon/engine/network_worker.h"
 
 #include <net/if.h>
-#include <sched.h>
 #include <sys/epoll.h>
 
 #include <cstring>
@@ -17,10 +16,7 @@ namespace hft::engine {
 
 using namespace hft::protocol;
 
-namespace {
-constexpr int kSpinsBeforePark = 200;
-constexpr int kParkTimeoutMs = 1; // heartbeats and reconnects are timed in milliseconds
-} // namespace
+namespace {} // namespace
 
 NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), exchange_(config.exchange), core_(config.cpu.networkCore),
@@ -464,7 +460,7 @@ void NetworkWorker::run() noexcept {
   if (fifoPriority_ > 0)
     (void)core::setFifoPriority(fifoPriority_); // checked once at start-up by the engine
   (void)core::pinThisThread(core_);
-  int idleSpins = 0;
+  core::IdleBackoff idle(busyPoll_);
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     bump(shared_.net.beats);
     const std::uint64_t now = core::monotonicNs();
@@ -515,19 +511,12 @@ void NetworkWorker::run() noexcept {
     didWork |= drainOrders();
     if (didWork) {
       publishCounters();
-      idleSpins = 0;
+      idle.worked();
       continue;
     }
-    if (busyPoll_) {
-      __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
-      continue;
-    }
-    if (++idleSpins < kSpinsBeforePark) {
-      sched_yield(); // yield mode: whoever shares this core (the exchange, a monitor) runs now
-      continue;
-    }
-    shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
-                               kParkTimeoutMs);
+    if (idle.shouldPark())
+      shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
+                                 core::IdleBackoff::kParkTimeoutMs);
   }
   if (session_.state() != feed::SessionState::Disconnected)
     session_.close(feed::CloseReason::LocalLogout);

@@ -2,8 +2,6 @@
 // The strategy thread: books, decisions, risk, orders and positions.
 #include "daemon/engine/strategy_worker.h"
 
-#include <sched.h>
-
 #include <cstring>
 
 #include "libhft/core/clock.h"
@@ -12,11 +10,6 @@
 namespace hft::engine {
 
 using namespace hft::protocol;
-
-namespace {
-constexpr int kSpinsBeforePark = 200;
-constexpr int kParkTimeoutMs = 1;
-} // namespace
 
 StrategyWorker::StrategyWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), core_(config.cpu.strategyCore),
@@ -203,7 +196,7 @@ void StrategyWorker::run() noexcept {
   if (fifoPriority_ > 0)
     (void)core::setFifoPriority(fifoPriority_);
   (void)core::pinThisThread(core_);
-  int idleSpins = 0;
+  core::IdleBackoff idle(busyPoll_);
   bool cancelPending = false;
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     if (!shared_.stallStrategy.load(std::memory_order_relaxed))
@@ -257,19 +250,12 @@ void StrategyWorker::run() noexcept {
     takeParams();
 
     if (didWork) {
-      idleSpins = 0;
+      idle.worked();
       continue;
     }
-    if (busyPoll_) {
-      __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
-      continue;
-    }
-    if (++idleSpins < kSpinsBeforePark) {
-      sched_yield(); // yield mode: whoever shares this core (the exchange, a monitor) runs now
-      continue;
-    }
-    shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,
-                                kParkTimeoutMs);
+    if (idle.shouldPark())
+      shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,
+                                  core::IdleBackoff::kParkTimeoutMs);
   }
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Lets a polling thread sleep when idle (the "yield" poll mode) and be woken by a producer.
-// In busy mode nobody parks and notify() costs one load.
+// In busy mode nobody parks and notify() costs one load. IdleBackoff is the poll loops' idle
+// policy in either mode.
 #pragma once
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -51,6 +53,39 @@ private:
   UniqueFd fd_;
   std::atomic<bool> active_{true};
   std::atomic<int> parked_{0};
+};
+
+// What a pinned poll loop does in a round that found no work. Busy mode (production): one
+// pause instruction, the core stays hot and nothing else runs on it. Yield mode (2-core
+// machines, tests): sched_yield() so whoever shares the core runs, and after kSpinsBeforePark
+// such rounds in a row, park on a Parker until woken (for at most kParkTimeoutMs).
+class IdleBackoff {
+public:
+  static constexpr int kSpinsBeforePark = 200;
+  static constexpr int kParkTimeoutMs = 1; // heartbeats and reconnects are timed in ms
+
+  explicit IdleBackoff(bool busy) noexcept : busy_(busy) {}
+
+  // A round did work: the next idle round starts counting again.
+  void worked() noexcept { spins_ = 0; }
+
+  // An idle round. Returns true when the caller should park now; otherwise it has paused
+  // (busy mode) or yielded the CPU (yield mode) and should poll again.
+  [[nodiscard]] bool shouldPark() noexcept {
+    if (busy_) {
+      __builtin_ia32_pause(); // deliberate busy-wait: production keeps the core hot
+      return false;
+    }
+    if (++spins_ < kSpinsBeforePark) {
+      sched_yield(); // whoever shares this core (the exchange, a monitor) runs now
+      return false;
+    }
+    return true; // and keeps parking in every idle round until work comes
+  }
+
+private:
+  const bool busy_;
+  int spins_ = 0;
 };
 
 } // namespace hft::core

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Histogram percentiles against sorted samples; the SPSC ring across two threads; the IPv4
-// endpoint parser.
+// endpoint parser; the poll loops' idle policy.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 
 #include "libhft/core/endpoint.h"
 #include "libhft/core/histogram.h"
+#include "libhft/core/parker.h"
 #include "libhft/core/spsc_ring.h"
 
 using hft::core::Histogram;
@@ -145,5 +146,20 @@ TEST_CASE("parseIpv4Endpoint: refuses everything else and leaves the outputs alo
     CHECK_FALSE(hft::core::parseIpv4Endpoint(bad, address, port));
     CHECK(address == "unchanged");
     CHECK(port == 7);
+  }
+}
+
+TEST_CASE("IdleBackoff: busy mode never parks; yield mode parks after its spins, until work") {
+  hft::core::IdleBackoff busy(true);
+  for (int i = 0; i < 10 * hft::core::IdleBackoff::kSpinsBeforePark; ++i)
+    REQUIRE_FALSE(busy.shouldPark());
+
+  hft::core::IdleBackoff yield(false);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 1; i < hft::core::IdleBackoff::kSpinsBeforePark; ++i)
+      REQUIRE_FALSE(yield.shouldPark());
+    CHECK(yield.shouldPark());
+    CHECK(yield.shouldPark()); // still idle: parks again at once
+    yield.worked();            // work came: spins again before the next park
   }
 }
