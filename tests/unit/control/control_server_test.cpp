@@ -29,6 +29,7 @@
 #include "daemon/control/control_server.h"
 #include "libhft/core/fd.h"
 #include "tests/unit/control/fake_target.h"
+#include "tests/unit/temp_dir.h"
 
 using hft::control::ControlServer;
 using hft::control::ControlServerOptions;
@@ -39,19 +40,6 @@ using hft::ctl::Failure;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "hft-control-XXXXXX").string();
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
 
 // Polls `done` until it holds or `timeout` passes: waits for an event, not for a fixed time.
 bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
@@ -77,7 +65,7 @@ struct Fixture {
   }
   [[nodiscard]] std::string socket() const { return server->socketPath(); }
 
-  TempDir dir;
+  const hft::test::TempDir dir{"hft-control"};
   FakeTarget target;
   std::unique_ptr<ControlServer> server;
 };
@@ -489,7 +477,7 @@ TEST_CASE("ControlServer: stop() closes open connections, joins and removes the 
 }
 
 TEST_CASE("ControlServer: a stale socket file is replaced; a live one is not stolen") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-control");
   const std::string path = (dir.path / "c.sock").string();
   {
     hft::core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
@@ -515,7 +503,7 @@ TEST_CASE("ControlServer: a stale socket file is replaced; a live one is not sto
 }
 
 TEST_CASE("ControlServer: a path that is not a socket is refused with a clear message") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-control");
   const std::string path = (dir.path / "not-a-socket").string();
   std::ofstream(path) << "x";
   FakeTarget target;

@@ -15,6 +15,7 @@
 #include "ctl/command_line.h"
 #include "ctl/hftctl.h"
 #include "libhft/core/fd.h"
+#include "tests/unit/temp_dir.h"
 
 namespace {
 
@@ -30,19 +31,6 @@ Result run(const std::vector<std::string>& args, const char* env = nullptr) {
   const int code = hft::ctl::run(args, env, out, err);
   return {code, out.str(), err.str()};
 }
-
-struct TempDir {
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "hftctl-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
 
 } // namespace
 
@@ -91,7 +79,7 @@ TEST_CASE("hftctl: usage errors exit 2 with the error and a hint on stderr") {
 }
 
 TEST_CASE("hftctl: a missing socket exits 3 naming the path and how to start hftd") {
-  TempDir dir;
+  const hft::test::TempDir dir("hftctl-test");
   const std::string path = (dir.path / "absent.sock").string();
   for (const char* command :
        {"status", "stats", "start-session", "stop-session", "reload", "version"}) {
@@ -104,7 +92,7 @@ TEST_CASE("hftctl: a missing socket exits 3 naming the path and how to start hft
 }
 
 TEST_CASE("hftctl: HFTD_SOCKET is used when --socket is absent") {
-  TempDir dir;
+  const hft::test::TempDir dir("hftctl-test");
   const std::string path = (dir.path / "from-env.sock").string();
   const Result r = run({"status"}, path.c_str());
   CHECK(r.code == hft::ctl::kExitNotRunning);
@@ -112,7 +100,7 @@ TEST_CASE("hftctl: HFTD_SOCKET is used when --socket is absent") {
 }
 
 TEST_CASE("hftctl: a socket file nobody listens on (stale) exits 3") {
-  TempDir dir;
+  const hft::test::TempDir dir("hftctl-test");
   const std::string path = (dir.path / "stale.sock").string();
   {
     hft::core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));

@@ -14,19 +14,11 @@
 #include "daemon/engine/session_recorder.h"
 #include "libhft/core/crc32.h"
 #include "libhft/protocol/codec.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace hft;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/hft-journal-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 engine::JournalEntry orderEntry(std::uint64_t clOrdId) {
   protocol::NewOrder order{};
@@ -49,7 +41,7 @@ TEST_CASE("crc32: matches the zlib value Python's zlib.crc32 gives") {
 }
 
 TEST_CASE("journal: every record written reads back with its frame") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-journal");
   const std::string session = (dir.path / "s1").string();
   engine::SessionRecorder recorder;
   recorder.open(session);
@@ -76,7 +68,7 @@ TEST_CASE("journal: every record written reads back with its frame") {
 }
 
 TEST_CASE("journal: a torn last record is reported and the rest reads back") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-journal");
   const std::string session = (dir.path / "s2").string();
   engine::SessionRecorder recorder;
   recorder.open(session);
@@ -93,7 +85,7 @@ TEST_CASE("journal: a torn last record is reported and the rest reads back") {
 }
 
 TEST_CASE("journal: a flipped bit fails the checksum of that record") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-journal");
   const std::string session = (dir.path / "s3").string();
   engine::SessionRecorder recorder;
   recorder.open(session);
@@ -111,7 +103,7 @@ TEST_CASE("journal: a flipped bit fails the checksum of that record") {
 }
 
 TEST_CASE("recorder: latency stages come from the timestamps of each order") {
-  TempDir dir;
+  const hft::test::TempDir dir("hft-journal");
   engine::SessionRecorder recorder;
   recorder.open((dir.path / "s4").string());
   for (std::uint64_t i = 1; i <= 100; ++i)
