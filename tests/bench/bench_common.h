@@ -87,6 +87,23 @@ inline std::uint64_t timerOverhead() {
   return h.percentile(50);
 }
 
+// The single-thread benchmarks' start: pin to the last CPU this process may use, measure the
+// timer there and print what every figure includes.
+struct TimerCalibration {
+  double nsPerTick;
+  double overheadNs; // one timing pair around nothing
+};
+
+inline TimerCalibration pinAndCalibrateTimer() {
+  (void)core::pinThisThread(core::allowedCpus().back());
+  TimerCalibration t{};
+  t.nsPerTick = nsPerTick();
+  t.overheadNs = static_cast<double>(timerOverhead()) * t.nsPerTick;
+  std::printf("timer: %.3f ns/tick; %.1f ns per timing pair, included in the figures below\n",
+              t.nsPerTick, t.overheadNs);
+  return t;
+}
+
 inline double median(std::vector<double> v) {
   if (v.empty())
     return 0;

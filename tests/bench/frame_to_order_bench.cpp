@@ -18,11 +18,7 @@ int main() {
   constexpr int kRuns = 15;
   constexpr int kPasses = 8;
   const bench::MarketDataSet md = bench::makeMarketData(kFrames);
-  (void)core::pinThisThread(core::allowedCpus().back());
-  const double nsPerTick = bench::nsPerTick();
-  const double overheadNs = static_cast<double>(bench::timerOverhead()) * nsPerTick;
-  std::printf("timer: %.3f ns/tick; %.1f ns per timing pair, included in the figures below\n",
-              nsPerTick, overheadNs);
+  const double nsPerTick = bench::pinAndCalibrateTimer().nsPerTick;
   std::printf("path per frame: checkFrame, BookSet::find, applySnapshot, onBookUpdate, and for "
               "a signal: RiskChecker::check, a CLOCK_REALTIME read for the header, the 56 "
               "NEW_ORDER bytes written, RiskChecker::onOrderSent\n");

@@ -16,11 +16,7 @@ int main() {
   constexpr int kRuns = 15;
   constexpr int kPasses = 8;
   const bench::MarketDataSet md = bench::makeMarketData(kFrames);
-  (void)core::pinThisThread(core::allowedCpus().back());
-  const double nsPerTick = bench::nsPerTick();
-  const double overheadNs = static_cast<double>(bench::timerOverhead()) * nsPerTick;
-  std::printf("timer: %.3f ns/tick; %.1f ns per timing pair, included in the figures below\n",
-              nsPerTick, overheadNs);
+  const double nsPerTick = bench::pinAndCalibrateTimer().nsPerTick;
 
   // Default parameters but no cooldown, so that many snapshots end in an order and the full
   // path (signal, cap, price, risk) is what gets measured; limits that never stop the run.
