@@ -38,6 +38,16 @@ int appendEntry(sd_bus_message* m, const char* key, std::uint32_t v) {
   return sd_bus_message_append(m, "{sv}", key, "u", v);
 }
 
+// Reads one basic value of D-Bus type `type`, held by sd-bus as Wire, into `out` as Stored
+// (a string from sd-bus's const char*, a bool from its int).
+template <typename Wire, typename Stored = Wire>
+int readBasic(sd_bus_message* m, char type, DictValue& out) {
+  Wire wire{};
+  HFT_TRY(sd_bus_message_read_basic(m, type, &wire));
+  out = Stored(wire);
+  return 0;
+}
+
 // Reads an a{sv}; values of types other than s, b, t, u, x, d are skipped.
 int readDict(sd_bus_message* m, Dict& out) {
   HFT_TRY(sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}"));
@@ -60,42 +70,14 @@ int readDict(sd_bus_message* m, Dict& out) {
     } else {
       HFT_TRY(sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents));
       switch (inner[0]) {
-      case SD_BUS_TYPE_STRING: {
-        const char* s = nullptr;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &s));
-        out[key] = std::string(s);
+      case SD_BUS_TYPE_STRING:
+        HFT_TRY((readBasic<const char*, std::string>(m, 's', out[key])));
         break;
-      }
-      case SD_BUS_TYPE_BOOLEAN: {
-        int b = 0;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_BOOLEAN, &b));
-        out[key] = b != 0;
-        break;
-      }
-      case SD_BUS_TYPE_UINT64: {
-        std::uint64_t t = 0;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_UINT64, &t));
-        out[key] = t;
-        break;
-      }
-      case SD_BUS_TYPE_UINT32: {
-        std::uint32_t u = 0;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_UINT32, &u));
-        out[key] = u;
-        break;
-      }
-      case SD_BUS_TYPE_INT64: {
-        std::int64_t x = 0;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_INT64, &x));
-        out[key] = x;
-        break;
-      }
-      case SD_BUS_TYPE_DOUBLE: {
-        double d = 0;
-        HFT_TRY(sd_bus_message_read_basic(m, SD_BUS_TYPE_DOUBLE, &d));
-        out[key] = d;
-        break;
-      }
+      case SD_BUS_TYPE_BOOLEAN: HFT_TRY((readBasic<int, bool>(m, 'b', out[key]))); break;
+      case SD_BUS_TYPE_UINT64: HFT_TRY(readBasic<std::uint64_t>(m, 't', out[key])); break;
+      case SD_BUS_TYPE_UINT32: HFT_TRY(readBasic<std::uint32_t>(m, 'u', out[key])); break;
+      case SD_BUS_TYPE_INT64: HFT_TRY(readBasic<std::int64_t>(m, 'x', out[key])); break;
+      case SD_BUS_TYPE_DOUBLE: HFT_TRY(readBasic<double>(m, 'd', out[key])); break;
       default: HFT_TRY(sd_bus_message_skip(m, inner.c_str()));
       }
       HFT_TRY(sd_bus_message_exit_container(m));
