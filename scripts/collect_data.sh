@@ -11,6 +11,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly READY_TIMEOUT=30 # seconds for a program to say it is ready
 readonly END_GRACE=30     # seconds past the duration before the session is stopped for it
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
 usage() {
   cat <<EOF
@@ -71,12 +73,6 @@ In every case the programs and monitors this script started are stopped.
 EOF
 }
 
-die_usage() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf "Run '%s --help' for the options.\n" "$PROG" >&2
-  exit 2
-}
-
 # ------------------------------------------------------------------------------ messages
 collect_log=/dev/null
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$collect_log"; }
@@ -90,24 +86,14 @@ die() {
 }
 
 # ------------------------------------------------------------------------------ helpers
-# expand_cpulist LIST: prints the CPUs of a list such as 0-3,6 one per line.
-expand_cpulist() {
-  local part lo hi i
-  local -a parts
-  IFS=, read -ra parts <<<"${1//[[:space:]]/}"
-  for part in "${parts[@]}"; do
-    [[ $part =~ ^[0-9]+(-[0-9]+)?$ ]] || return 1
-    lo=${part%-*}
-    hi=${part#*-}
-    for ((i = 10#$lo; i <= 10#$hi; i++)); do echo "$i"; done
-  done
-}
-
+# allowed_cpus: the CPUs this process may run on, one per line.
 allowed_cpus() {
   local line
+  local -a cpus
   while read -r line; do
     if [[ $line == Cpus_allowed_list:* ]]; then
-      expand_cpulist "${line#*:}"
+      expand_cpulist -k "${line#*:}" cpus || return 1
+      printf '%s\n' "${cpus[@]}"
       return
     fi
   done </proc/self/status
@@ -215,14 +201,10 @@ xsim_extra=()
 hftd_extra=()
 duration_set=0
 
-need_value() { [[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value"; }
-
 while [[ $# -gt 0 ]]; do
+  split_opt "$@"
+  set -- "${OPT_ARGS[@]}"
   opt=$1
-  if [[ $opt == --*=* ]]; then
-    set -- "${opt%%=*}" "${opt#*=}" "${@:2}"
-    opt=$1
-  fi
   case $opt in
   --out) need_value "$@"; out=$2; shift 2 ;;
   --direct) force_direct=1; shift ;;

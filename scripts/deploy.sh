@@ -10,9 +10,13 @@ readonly PROG=${0##*/}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly PROGRAMS=(hftd hftctl exchange-sim)
-readonly SCRIPTS=(collect_data.sh verify_system.sh setup_kernel.sh analyze_results.py install-deps.sh)
+# lib.sh: the helpers the other shell scripts source from beside them.
+readonly SCRIPTS=(collect_data.sh verify_system.sh setup_kernel.sh lib.sh analyze_results.py
+  install-deps.sh)
 # The paths the units are generated with (what meson does for --prefix=/opt/hft --sysconfdir=/etc).
 readonly PREFIX=/opt/hft
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
 usage() {
   cat <<EOF
@@ -61,13 +65,6 @@ Exit status: 0 every server deployed, 1 a server failed (the others are still tr
 EOF
 }
 
-die_usage() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  if [[ $# -gt 1 ]]; then printf '  %s\n' "${@:2}" >&2; fi
-  printf "Run '%s --help' for the options.\n" "$PROG" >&2
-  exit 2
-}
-
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 warn() { printf '%s: WARNING: %s\n' "$PROG" "$*" >&2; }
 
@@ -88,18 +85,15 @@ yes=0
 dry_run=0
 log_file=''
 
-need_value() { [[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value"; }
 add_hosts() {
   local h
   for h in ${1//,/ }; do hosts+=("$h"); done
 }
 
 while [[ $# -gt 0 ]]; do
+  split_opt "$@"
+  set -- "${OPT_ARGS[@]}"
   opt=$1
-  if [[ $opt == --*=* ]]; then
-    set -- "${opt%%=*}" "${opt#*=}" "${@:2}"
-    opt=$1
-  fi
   case $opt in
   --host | --hosts) need_value "$@"; add_hosts "$2"; shift 2 ;;
   --user) need_value "$@"; user=$2; shift 2 ;;

@@ -7,6 +7,8 @@ shopt -s nullglob
 readonly PROG=${0##*/}
 readonly DROPIN=/etc/default/grub.d/99-hft.cfg
 readonly KCMDLINE=/etc/kernel/cmdline
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
 usage() {
   cat <<EOF
@@ -37,61 +39,10 @@ Exit status: 0 done (or nothing to do), 1 a step failed, 2 bad usage.
 EOF
 }
 
-die_usage() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  if [[ $# -gt 1 ]]; then printf '  %s\n' "${@:2}" >&2; fi
-  printf "Run '%s --help' for the options.\n" "$PROG" >&2
-  exit 2
-}
-
 die() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
   if [[ $# -gt 1 ]]; then printf '  %s\n' "${@:2}" >&2; fi
   exit 1
-}
-
-# expand_cpulist LIST ARRAY: ARRAY gets the sorted, unique CPU numbers of a list such as 0-3,6,7.
-# Returns 1 when LIST is malformed (the caller says where it came from).
-# shellcheck disable=SC2034 # out is a nameref to the caller's array
-expand_cpulist() {
-  # Locals carry a prefix so they cannot shadow the caller's array behind the nameref.
-  local _list=$1 _part _lo _hi _i
-  local -n out=$2
-  local -a _parts
-  local -A _seen=()
-  out=()
-  [[ $_list =~ ^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*$ ]] || return 1
-  IFS=, read -ra _parts <<<"$_list"
-  local _min=99999 _max=-1
-  for _part in "${_parts[@]}"; do
-    _lo=$((10#${_part%-*}))
-    _hi=$((10#${_part#*-}))
-    if ((_lo > _hi)); then return 1; fi
-    for ((_i = _lo; _i <= _hi; _i++)); do _seen[$_i]=1; done
-    if ((_lo < _min)); then _min=$_lo; fi
-    if ((_hi > _max)); then _max=$_hi; fi
-  done
-  for ((_i = _min; _i <= _max; _i++)); do # sorted and unique without forking sort
-    if [[ -n ${_seen[$_i]:-} ]]; then out+=("$_i"); fi
-  done
-}
-
-# compact_cpulist CPU...: canonical form; runs of three or more become a range (0-5), shorter
-# runs stay single (6,7), so the defaults read the same as in the docs.
-compact_cpulist() {
-  local -a cpus=("$@")
-  local s='' i=0 j n=${#cpus[@]}
-  while ((i < n)); do
-    j=$i
-    while ((j + 1 < n && cpus[j + 1] == cpus[j] + 1)); do j=$((j + 1)); done
-    if ((j - i >= 2)); then
-      s+=",${cpus[i]}-${cpus[j]}"
-    else
-      for ((; i <= j; i++)); do s+=",${cpus[i]}"; done
-    fi
-    i=$((j + 1))
-  done
-  printf '%s' "${s#,}"
 }
 
 # cpumask_hex CPU...: the kernel's hex mask format, 32-bit words separated by commas.
@@ -127,16 +78,10 @@ DRY_RUN=0
 REVERT=0
 RUNTIME=0
 
-need_value() {
-  if [[ $# -lt 2 || -z $2 ]]; then die_usage "$1 needs a value"; fi
-}
-
 while [[ $# -gt 0 ]]; do
+  split_opt "$@"
+  set -- "${OPT_ARGS[@]}"
   opt=$1
-  if [[ $opt == --*=* ]]; then
-    set -- "${opt%%=*}" "${opt#*=}" "${@:2}"
-    opt=$1
-  fi
   case $opt in
     --cores) need_value "$@"; CORES_ARG=$2; shift 2 ;;
     --hugepages) need_value "$@"; HUGEPAGES=$2; shift 2 ;;
@@ -150,12 +95,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ ! -d $ROOT ]]; then
-  die_usage "--root '$ROOT' is not a directory" "pass an existing directory (default /)"
-fi
-ROOT_REAL=$(cd "$ROOT" && pwd -P)
 # P prefixes every system path; REAL is 1 only when we act on this machine.
-if [[ $ROOT_REAL == / ]]; then REAL=1; P=''; else REAL=0; P=$ROOT_REAL; fi
+resolve_root "$ROOT"
 
 if ((REVERT && RUNTIME)); then
   die_usage "--revert and --runtime do not combine" \

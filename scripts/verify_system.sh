@@ -9,6 +9,8 @@ readonly PROG=${0##*/}
 readonly PYTHON=/usr/bin/python3 # not the python3 on PATH, which may be a pyenv one
 readonly DEFAULT_NETWORK_CORE=6  # hftd's defaults for [cpu] network_core / strategy_core
 readonly DEFAULT_STRATEGY_CORE=7
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
 usage() {
   cat <<EOF
@@ -31,57 +33,9 @@ Exit status: 0 nothing FAILed (WARNs allowed), 1 at least one FAIL, 2 bad usage.
 EOF
 }
 
-die_usage() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  if [[ $# -gt 1 ]]; then printf '  %s\n' "${@:2}" >&2; fi
-  printf "Run '%s --help' for the options.\n" "$PROG" >&2
-  exit 2
-}
-
 # ---------------------------------------------------------------------------- CPU lists
-# expand_cpulist LIST ARRAY: ARRAY gets the sorted, unique CPUs of LIST ("0-3,6"); 1 if malformed.
-# The kernel prints an empty list as "" or "(null)".
-# shellcheck disable=SC2034 # out is a nameref to the caller's array
-expand_cpulist() {
-  # Locals carry a prefix so they cannot shadow the caller's array behind the nameref.
-  local _list=${1//[[:space:]]/} _part _lo _hi _i
-  local -n out=$2
-  local -a _parts
-  local -A _seen=()
-  out=()
-  if [[ -z $_list || $_list == '(null)' ]]; then return 0; fi
-  [[ $_list =~ ^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*$ ]] || return 1
-  IFS=, read -ra _parts <<<"$_list"
-  local _min=99999 _max=-1
-  for _part in "${_parts[@]}"; do
-    _lo=$((10#${_part%-*}))
-    _hi=$((10#${_part#*-}))
-    if ((_lo > _hi)); then return 1; fi
-    for ((_i = _lo; _i <= _hi; _i++)); do _seen[$_i]=1; done
-    if ((_lo < _min)); then _min=$_lo; fi
-    if ((_hi > _max)); then _max=$_hi; fi
-  done
-  for ((_i = _min; _i <= _max; _i++)); do # sorted and unique without forking sort
-    if [[ -n ${_seen[$_i]:-} ]]; then out+=("$_i"); fi
-  done
-}
-
-# compact_cpulist CPU...: runs of three or more become a range (0-5), shorter ones stay (6,7).
-compact_cpulist() {
-  local -a cpus=("$@")
-  local s='' i=0 j n=${#cpus[@]}
-  while ((i < n)); do
-    j=$i
-    while ((j + 1 < n && cpus[j + 1] == cpus[j] + 1)); do j=$((j + 1)); done
-    if ((j - i >= 2)); then
-      s+=",${cpus[i]}-${cpus[j]}"
-    else
-      for ((; i <= j; i++)); do s+=",${cpus[i]}"; done
-    fi
-    i=$((j + 1))
-  done
-  printf '%s' "${s#,}"
-}
+# expand_cpulist and compact_cpulist are in lib.sh. Every list here is read with -k: the kernel
+# prints an empty list as "" or "(null)", and --cores takes the same form.
 
 # mask_to_cpus HEXMASK ARRAY: "00000000,0000003f" -> 0 1 2 3 4 5; 1 if not a hex mask.
 # shellcheck disable=SC2034 # _mask_out is a nameref to the caller's array
@@ -136,16 +90,10 @@ CONFIG=
 BIN_DIR=
 JSON=0
 
-need_value() {
-  if [[ $# -lt 2 || -z $2 ]]; then die_usage "$1 needs a value"; fi
-}
-
 while [[ $# -gt 0 ]]; do
+  split_opt "$@"
+  set -- "${OPT_ARGS[@]}"
   opt=$1
-  if [[ $opt == --*=* ]]; then
-    set -- "${opt%%=*}" "${opt#*=}" "${@:2}"
-    opt=$1
-  fi
   case $opt in
     --root) need_value "$@"; ROOT=$2; shift 2 ;;
     --cores) need_value "$@"; CORES_ARG=$2; shift 2 ;;
@@ -157,12 +105,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ ! -d $ROOT ]]; then
-  die_usage "--root '$ROOT' is not a directory" "pass an existing directory (default /)"
-fi
-ROOT_REAL=$(cd "$ROOT" && pwd -P)
 # P prefixes every system path; REAL is 1 only when we look at this machine itself.
-if [[ $ROOT_REAL == / ]]; then REAL=1; P=''; else REAL=0; P=$ROOT_REAL; fi
+resolve_root "$ROOT"
 
 if [[ -n $CORES_ARG && -n $CONFIG ]]; then
   die_usage "--cores and --config both name the cores" "use one: --config reads [cpu] from hftd.toml"
@@ -211,10 +155,10 @@ if [[ -n $CONFIG ]]; then
     die_usage "--config: $cfg" "fix the file, or give the cores with --cores LIST"
   fi
   read -r net strat <<<"$cfg"
-  expand_cpulist "$net,$strat" CORES || die_usage "--config $CONFIG: bad cores '$cfg'"
+  expand_cpulist -k "$net,$strat" CORES || die_usage "--config $CONFIG: bad cores '$cfg'"
   CORES_SRC="$CONFIG [cpu]"
 else
-  if ! expand_cpulist "${CORES_ARG:-$DEFAULT_NETWORK_CORE,$DEFAULT_STRATEGY_CORE}" CORES ||
+  if ! expand_cpulist -k "${CORES_ARG:-$DEFAULT_NETWORK_CORE,$DEFAULT_STRATEGY_CORE}" CORES ||
     ((${#CORES[@]} == 0)); then
     die_usage "--cores '$CORES_ARG' is not a CPU list" \
       "write cores as numbers and ascending ranges, e.g. --cores 6,7 or --cores 2-3"
@@ -261,7 +205,7 @@ check_boot_list() {
   if [[ $name == isolcpus ]]; then # drop the flags: isolcpus=managed_irq,domain,6,7
     list=$(tr ',' '\n' <<<"$raw" | grep -E '^[0-9]' | paste -sd, -)
   fi
-  if ! expand_cpulist "$list" cl; then
+  if ! expand_cpulist -k "$list" cl; then
     add FAIL "$name" "cmdline=$raw unparsable" "$FIX_BOOT"
     return
   fi
@@ -275,7 +219,7 @@ check_boot_list() {
       "this kernel cannot apply $name (for nohz_full: CONFIG_NO_HZ_FULL); boot a kernel that can"
     return
   fi
-  expand_cpulist "$sys" sl
+  expand_cpulist -k "$sys" sl
   miss=$(missing_from "${CORES[*]}" "${sl[*]}")
   if [[ -n $miss ]]; then
     if ((${#sl[@]} == 0)); then sys=none; fi
@@ -294,7 +238,7 @@ check_rcu_nocbs() {
       add PASS rcu_nocbs "cmdline=all"
       return
     fi
-    if ! expand_cpulist "$raw" cl; then
+    if ! expand_cpulist -k "$raw" cl; then
       add FAIL rcu_nocbs "cmdline=$raw unparsable" "$FIX_BOOT"
       return
     fi
@@ -307,7 +251,7 @@ check_rcu_nocbs() {
     return
   fi
   # nohz_full CPUs are callback-offloaded as well, even without rcu_nocbs=.
-  if nohz=$(cmdline_param nohz_full) && expand_cpulist "$nohz" cl &&
+  if nohz=$(cmdline_param nohz_full) && expand_cpulist -k "$nohz" cl &&
     [[ -z $(missing_from "${CORES[*]}" "${cl[*]}") ]]; then
     add PASS rcu_nocbs "implied by nohz_full=$nohz"
     return
@@ -332,7 +276,7 @@ check_hugepages() {
     readf "$node/hugepages/hugepages-${kb}kB/free_hugepages" nfree || nfree=0
     nodes+=" ${node##*/}=$nfree/$ntotal"
     # The node that holds hftd's cores is where its memory should come from.
-    if readf "$node/cpulist" ncpus && expand_cpulist "$ncpus" nc &&
+    if readf "$node/cpulist" ncpus && expand_cpulist -k "$ncpus" nc &&
       overlaps "${CORES[*]}" "${nc[*]}" && ((nfree == 0 && total > 0)); then
       short+=" ${node##*/}"
     fi
@@ -374,7 +318,7 @@ check_irq_affinity() {
   mapfile -t irqs < <(if ((${#irqs[@]})); then printf '%s\n' "${irqs[@]}" | sort -n; fi)
   for irq in "${irqs[@]}"; do
     readf "$P/proc/irq/$irq/smp_affinity_list" v || continue
-    expand_cpulist "$v" cl || continue
+    expand_cpulist -k "$v" cl || continue
     n=$((n + 1))
     if overlaps "${CORES[*]}" "${cl[*]}"; then bad+=("$irq"); fi
   done
@@ -435,7 +379,7 @@ check_irqbalance() {
     if [[ -n $line ]]; then
       v=${line#*=}
       v=${v//[\"\' ]/}
-      expand_cpulist "$v" cl || cl=()
+      expand_cpulist -k "$v" cl || cl=()
     else
       # Older irqbalance: a hex mask.
       line=$(grep -E '^[[:space:]]*(export[[:space:]]+)?IRQBALANCE_BANNED_CPUS=' "$file" | tail -n1)
@@ -452,9 +396,9 @@ check_irqbalance() {
     local iso='' nohz='' auto
     readf "$P/sys/devices/system/cpu/isolated" iso
     readf "$P/sys/devices/system/cpu/nohz_full" nohz
-    expand_cpulist "$iso" cl || cl=()
+    expand_cpulist -k "$iso" cl || cl=()
     auto=${cl[*]}
-    expand_cpulist "$nohz" cl || cl=()
+    expand_cpulist -k "$nohz" cl || cl=()
     auto+=" ${cl[*]}"
     if [[ -z $(missing_from "${CORES[*]}" "$auto") ]]; then
       add PASS irqbalance "running, no ban, skips isolated $CORES_LIST"
@@ -550,7 +494,7 @@ check_smt_siblings() {
   local -a sl
   for c in "${CORES[@]}"; do
     if ! readf "$P/sys/devices/system/cpu/cpu$c/topology/thread_siblings_list" v ||
-      ! expand_cpulist "$v" sl; then
+      ! expand_cpulist -k "$v" sl; then
       value+=" cpu$c=?"
       unknown=1
       continue
@@ -573,7 +517,7 @@ check_smt_siblings() {
 check_cores_online() {
   local v miss
   local -a cl
-  if ! readf "$P/sys/devices/system/cpu/online" v || ! expand_cpulist "$v" cl; then
+  if ! readf "$P/sys/devices/system/cpu/online" v || ! expand_cpulist -k "$v" cl; then
     add FAIL cores_online "cannot read /sys/devices/system/cpu/online" "check the --root tree"
     return
   fi

@@ -118,7 +118,8 @@ fi
 
 opt=$root/opt/hft
 for f in bin/hftd bin/hftctl bin/exchange-sim scripts/collect_data.sh scripts/verify_system.sh \
-  scripts/setup_kernel.sh scripts/analyze_results.py scripts/install-deps.sh libexec/hft-monitor; do
+  scripts/setup_kernel.sh scripts/lib.sh scripts/analyze_results.py scripts/install-deps.sh \
+  libexec/hft-monitor; do
   if [[ -f $opt/$f && -x $opt/$f ]]; then :; else fail "$opt/$f is missing or not executable"; fi
 done
 cmp -s "$HFTD" "$opt/bin/hftd" || fail "the deployed hftd differs from the dist one"
