@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The real hftctl binary against hftd-fake-control: commands, exit codes, JSON,
 # HFTD_SOCKET, --watch and an unprivileged user.
-"""Usage: hftctl_test.py (HFTCTL and HFTD_FAKE_CONTROL name the binaries)."""
+"""Usage: hftctl_test.py (HFTCTL and HFTD_FAKE_CONTROL name the binaries; PYTHONPATH holds
+hftproc)."""
 
 import grp
 import json
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+from hftproc import end_process
 
 HFTCTL = os.environ.get("HFTCTL", "hftctl")
 FAKE = os.environ.get("HFTD_FAKE_CONTROL", "hftd-fake-control")
@@ -63,13 +66,7 @@ class FakeDaemon:
 
     def stop(self):
         """Stops the daemon; raises if it did not exit cleanly."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, lambda p: p.send_signal(signal.SIGTERM), timeout=10)
         self.proc.stdout.close()
         self.log.close()
         if self.proc.returncode != 0:

@@ -9,107 +9,10 @@ import os
 import signal
 import struct
 import subprocess
-import sys
-import tempfile
-import threading
-import time
 import unittest
 import zlib
 
-HFTD = os.environ["HFTD"]
-HFTCTL = os.environ["HFTCTL"]
-EXCHANGE_SIM = os.environ["EXCHANGE_SIM"]
-SOURCE_ROOT = os.environ["HFT_SOURCE_ROOT"]
-
-
-def worker_cores():
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        raise unittest.SkipTest("needs two CPUs to pin the two workers")
-    return cores[0], cores[1]
-
-
-class Proc:
-    """A child process whose stderr is collected line by line so tests can wait on it."""
-
-    def __init__(self, argv, env=None):
-        self.argv = argv
-        self.lines = []
-        self.cond = threading.Condition()
-        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True, env=env)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.p.stderr:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait_line(self, needle, timeout=20, start=0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for i in range(start, len(self.lines)):
-                    if needle in self.lines[i]:
-                        return i, self.lines[i]
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.p.poll() is not None and not self.reader.is_alive()):
-                    raise AssertionError("%s: no line with %r within %ss; output:\n%s" % (
-                        os.path.basename(self.argv[0]), needle, timeout,
-                        "\n".join(self.lines[-40:])))
-                self.cond.wait(min(left, 0.2))
-
-    def text(self):
-        with self.cond:
-            return "\n".join(self.lines)
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.reader.join(5)
-        self.p.stderr.close()
-        return self.p.returncode
-
-
-def start_exchange(tmp, port=0, extra=()):
-    stats = os.path.join(tmp, "exchange_stats.json")
-    proc = Proc([EXCHANGE_SIM, "--port", str(port), "--tick-rate", "5", "--seed", "7",
-                 "--stats-file", stats] + list(extra))
-    _, line = proc.wait_line("Listening on port")
-    return proc, int(line.rsplit(" ", 1)[1]), stats
-
-
-def hftctl(sock, *args, check=True):
-    r = subprocess.run([HFTCTL, "--socket", sock] + list(args), capture_output=True, text=True,
-                       timeout=30)
-    if check and r.returncode != 0:
-        raise AssertionError("hftctl %s: exit %d: %s %s" % (" ".join(args), r.returncode,
-                                                          r.stdout, r.stderr))
-    return r
-
-
-def stats(sock):
-    return json.loads(hftctl(sock, "stats", "--json").stdout)
-
-
-def wait_for(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+from hftproc import HFTD, SOURCE_ROOT, ProcCase, hftctl, start_exchange, stats, wait_for
 
 
 def read_journal(path):
@@ -129,27 +32,8 @@ def read_journal(path):
     return records
 
 
-class EngineTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hft-engine-")
-        self.sock = os.path.join(self.tmp, "control.sock")
-        self.sessions = os.path.join(self.tmp, "sessions")
-        self.procs = []
-
-    def tearDown(self):
-        for p in reversed(self.procs):
-            p.stop(signal.SIGKILL)
-        subprocess.run(["rm", "-rf", self.tmp])
-
-    def start_hftd(self, port, *extra):
-        net, strat = worker_cores()
-        proc = Proc([HFTD, "--config", os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
-                     "--interface", "lo", "--network-core", str(net), "--strategy-core",
-                     str(strat), "--poll-mode", "yield", "--exchange", "127.0.0.1:%d" % port,
-                     "--socket", self.sock, "--sessions-dir", self.sessions] + list(extra))
-        self.procs.append(proc)
-        proc.wait_line("Control socket listening")
-        return proc
+class EngineTest(ProcCase):
+    tmp_prefix = "hft-engine-"
 
     def test_session_counts_agree_with_the_exchange_and_the_journal_reads_back(self):
         exchange, port, exchange_stats = start_exchange(self.tmp)
@@ -252,28 +136,20 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
-class ControlTest(unittest.TestCase):
+class ControlTest(ProcCase):
     """hftd driven by hftctl alone, as an operator would."""
 
+    tmp_prefix = "hft-control-"
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hft-control-")
-        self.sock = os.path.join(self.tmp, "control.sock")
+        super().setUp()
         self.conf = os.path.join(self.tmp, "hftd.toml")
         with open(os.path.join(SOURCE_ROOT, "conf", "hftd.toml")) as f:
             self.shipped = f.read()
         self.write_conf(self.shipped)
         self.exchange, self.port, _ = start_exchange(self.tmp)
-        net, strat = worker_cores()
-        self.hftd = Proc([HFTD, "--config", self.conf, "--network-core", str(net),
-                          "--strategy-core", str(strat), "--poll-mode", "yield",
-                          "--exchange", "127.0.0.1:%d" % self.port, "--socket", self.sock,
-                          "--sessions-dir", os.path.join(self.tmp, "sessions"), "--idle"])
-        self.hftd.wait_line("Control socket listening")
-
-    def tearDown(self):
-        self.hftd.stop(signal.SIGKILL)
-        self.exchange.stop(signal.SIGKILL)
-        subprocess.run(["rm", "-rf", self.tmp])
+        self.procs.append(self.exchange)
+        self.hftd = self.start_hftd(self.port, "--idle", config=self.conf, interface=None)
 
     def write_conf(self, text):
         tmp = self.conf + ".new"

@@ -6,14 +6,11 @@ session is in its steady state."""
 import json
 import os
 import signal
-import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_engine import (HFTD, SOURCE_ROOT, Proc, start_exchange, stats,  # noqa: E402
-                         wait_for, worker_cores)
+from hftproc import Proc, hftd_argv, start_exchange, stats, wait_for
 
 SHIM = os.environ["HFT_ALLOC_SHIM"]
 
@@ -24,14 +21,11 @@ class HotPathAllocationTest(unittest.TestCase):
         sock = os.path.join(tmp, "control.sock")
         report = os.path.join(tmp, "alloc.json")
         exchange, port, _ = start_exchange(tmp)
-        net, strat = worker_cores()
+        argv = hftd_argv("127.0.0.1:%d" % port, sock, os.path.join(tmp, "s"), "--start-session",
+                         "-v", interface=None)
         env = dict(os.environ, LD_PRELOAD=SHIM, HFT_ALLOC_REPORT=report,
                    HFT_ALLOC_WARMUP_MS="1500")
-        hftd = Proc([HFTD, "--config", os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
-                     "--network-core", str(net), "--strategy-core", str(strat),
-                     "--poll-mode", "yield", "--exchange", "127.0.0.1:%d" % port,
-                     "--socket", sock, "--sessions-dir", os.path.join(tmp, "s"),
-                     "--start-session", "-v"], env=env)
+        hftd = Proc(argv, env=env)
         try:
             hftd.wait_line("Connected to exchange")
             time.sleep(0)  # nothing to wait for: the warm-up is measured by the shim's clock

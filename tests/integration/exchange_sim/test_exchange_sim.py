@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Whole-process tests of exchange-sim: the real binary on loopback, driven by hftproto.
 Every wait is on an event (a log line, a frame, an exit) with a deadline, never a fixed sleep.
-EXCHANGE_SIM names the binary; PYTHONPATH holds hftproto."""
+EXCHANGE_SIM names the binary; PYTHONPATH holds hftproto and hftproc."""
 
 import json
 import os
@@ -16,77 +16,42 @@ import time
 import unittest
 
 import hftproto as hp
+from hftproc import HOST, Proc
 
 EXE = os.environ.get("EXCHANGE_SIM", "exchange-sim")
-HOST = "127.0.0.1"
 
 
-class ExchangeProcess:
+class ExchangeProcess(Proc):
     """exchange-sim started with --port 0; stderr is drained by a thread (a full pipe would
     stall the exchange) and kept for waiting on lines."""
 
     def __init__(self, *args, port_timeout=10.0):
-        self.proc = subprocess.Popen([EXE, "--port", "0", *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        self.new_line = threading.Condition(self.lock)
-        self.thread = threading.Thread(target=self._drain, daemon=True)
-        self.thread.start()
+        super().__init__([EXE, "--port", "0", *args], stdin=subprocess.DEVNULL)
         m = self.wait_for_line(r"Listening on port (\d+)", port_timeout)
         self.port = int(m.group(1))
 
-    def _drain(self):
-        for line in self.proc.stderr:
-            with self.lock:
-                self.lines.append(line.rstrip("\n"))
-                self.new_line.notify_all()
-        with self.lock:
-            self.new_line.notify_all()
-
     def wait_for_line(self, pattern, timeout=5.0, start=0):
         """The first log line from index `start` matching the regex; fails on the deadline."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    m = rx.search(self.lines[i])
-                    if m:
-                        return m
-                    i += 1
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and not self.thread.is_alive()):
-                    raise AssertionError(f"no log line matching {pattern!r}; log:\n" +
-                                         "\n".join(self.lines[-40:]))
-                self.new_line.wait(min(remaining, 0.2))
+        _, _, m = self.wait_until(re.compile(pattern).search, timeout, start,
+                                  f"no log line matching {pattern!r}; log:")
+        return m
 
     def log_size(self):
-        with self.lock:
+        with self.cond:
             return len(self.lines)
 
     def log(self):
-        with self.lock:
-            return "\n".join(self.lines)
+        return self.text()
 
     def client(self):
         return hp.Client(HOST, self.port)
 
     def terminate(self, timeout=10.0):
         """SIGTERM and wait for the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout)
-        self.thread.join(5)
+        self.p.send_signal(signal.SIGTERM)
+        rc = self.p.wait(timeout)
+        self.reader.join(5)
         return rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()  # this process's own PID only
-            self.proc.wait(5)
-        self.thread.join(5)
-        self.proc.stderr.close()
 
 
 def run_exe(*args, timeout=10):
@@ -126,7 +91,7 @@ class ExchangeSimTest(unittest.TestCase):
         for c in self.clients:
             c.close()
         for p in self.processes:
-            p.kill()
+            p.stop(signal.SIGKILL)
         self.tmp.cleanup()
 
     def start(self, *args):
@@ -509,11 +474,11 @@ class ExchangeSimTest(unittest.TestCase):
                     done += 1
         self.assertGreater(fills, 0)
 
-        x.proc.send_signal(signal.SIGTERM)
+        x.p.send_signal(signal.SIGTERM)
         bye = c.wait_for(lambda m: isinstance(m, hp.Logout), timeout=5)
         self.assertEqual(bye.reason, hp.LogoutReason.EXCHANGE_CLOSING)
-        self.assertEqual(x.proc.wait(10), 0)
-        x.thread.join(5)
+        self.assertEqual(x.p.wait(10), 0)
+        x.reader.join(5)
         log = x.log()
         self.assertRegex(log, r"Summary: 43 orders")
         self.assertRegex(log, r"Tick-to-trade \(ns\): count 40 min \d+ p50 \d+ p90 \d+ p99 \d+ "

@@ -1,25 +1,18 @@
 # SPDX-License-Identifier: MIT
 """What the hostile-peer and fault tests share: a configuration writer, a base test case that
 starts hftd and ends every process it started, and a hand-played exchange (FakeExchange) built
-on hftproto. The process helpers come from tests/integration/engine/test_engine.py."""
+on hftproto. The process helpers come from tests/integration/hftproc.py."""
 
 import os
 import re
 import select
-import signal
 import socket
 import struct
-import subprocess
-import tempfile
 import threading
 import time
-import unittest
 
 import hftproto as hp
-from test_engine import (HFTD, SOURCE_ROOT, Proc, hftctl, stats,  # noqa: F401 (re-exported)
-                         wait_for, worker_cores)
-
-HOST = "127.0.0.1"
+from hftproc import HOST, SOURCE_ROOT, ProcCase, hftctl, stats, wait_for  # noqa: F401 (re-exported)
 
 
 def write_config(path, changes):
@@ -61,39 +54,14 @@ def stat_at_least(sock, key, value):
     return check
 
 
-class HftdCase(unittest.TestCase):
+class HftdCase(ProcCase):
     """Starts hftd (and whatever else a test adds to self.procs) and ends them all."""
 
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hft-hostile-")
-        self.sock = os.path.join(self.tmp, "control.sock")
-        self.sessions = os.path.join(self.tmp, "sessions")
-        self.procs = []
-        self.closers = []
-        # A cleanup rather than tearDown: it also runs when a subclass's setUp fails halfway.
-        self.addCleanup(self.end_everything)
-
-    def end_everything(self):
-        for p in reversed(self.procs):
-            p.stop(signal.SIGKILL)
-        for close in reversed(self.closers):
-            close()
-        subprocess.run(["rm", "-rf", self.tmp])
+    tmp_prefix = "hft-hostile-"
 
     def config(self, changes):
         return write_config(os.path.join(self.tmp, "hftd-%d.toml" % len(os.listdir(self.tmp))),
                             changes)
-
-    def start_hftd(self, port, *extra, config=None, sessions=None):
-        net, strat = worker_cores()
-        conf = config or os.path.join(SOURCE_ROOT, "conf", "hftd.toml")
-        proc = Proc([HFTD, "--config", conf, "--interface", "lo", "--network-core", str(net),
-                     "--strategy-core", str(strat), "--poll-mode", "yield",
-                     "--exchange", "%s:%d" % (HOST, port), "--socket", self.sock,
-                     "--sessions-dir", sessions or self.sessions] + list(extra))
-        self.procs.append(proc)
-        proc.wait_line("Control socket listening")
-        return proc
 
     def assert_up(self, proc):
         """The process lives and its control socket answers `hftctl status` with exit 0."""

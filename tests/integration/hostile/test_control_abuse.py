@@ -13,7 +13,8 @@ import time
 import unittest
 
 from hostile_common import HftdCase, hftctl, stat_at_least, stats, wait_for
-from test_engine import read_journal, start_exchange
+from hftproc import start_exchange
+from test_engine import read_journal
 
 IDLE_TIMEOUT_MS = 300
 MAX_CONNECTIONS = 16

@@ -16,8 +16,7 @@ import time
 import unittest
 
 import hftproto as hp
-from hostile_common import HOST
-from test_engine import start_exchange
+from hftproc import HOST, end_process, start_exchange
 
 TICK_MS = 20
 # Under a sanitizer exchange-sim runs several times slower and, serving six bad clients on a
@@ -40,13 +39,7 @@ class BadClient:
         self.peer = "127.0.0.1:%s" % line.split()[1]
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.stdin.close()  # tells it to exit
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        end_process(self.p, lambda p: p.stdin.close(), timeout=10)  # closed stdin: it exits
         self.p.stdout.close()
 
 

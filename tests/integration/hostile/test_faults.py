@@ -14,7 +14,8 @@ import tempfile
 import unittest
 
 from hostile_common import HftdCase, hftctl, stat_at_least, stats, wait_for
-from test_engine import read_journal, start_exchange
+from hftproc import start_exchange
+from test_engine import read_journal
 
 NEW_ORDER, CANCEL_ORDER = 3, 4
 TERMINAL = {2, 3, 4, 6}  # fill, canceled, rejected, expired

@@ -11,7 +11,7 @@ import signal
 import unittest
 
 from hostile_common import HftdCase, rss_kib, stats
-from test_engine import start_exchange
+from hftproc import start_exchange
 
 DURATION_S = 60
 

@@ -18,50 +18,34 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import unittest
 
-HFTD = os.environ["HFTD"]
 EXCHANGE_SIM = os.environ["EXCHANGE_SIM"]
 SOURCE_ROOT = os.environ["HFT_SOURCE_ROOT"]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xdp_fixture import (CREATED, ENGINE_IP, EXCHANGE_IP, FEED_PORT, TCP_PORT,  # noqa: E402
-                         Proc, VethPair, can_use_namespaces, delete_leftover_namespaces, hftctl,
-                         run, stats, udp_feed_sent, wait_for, worker_cores)
+                         Proc, ProcCase, VethPair, can_use_namespaces, delete_leftover_namespaces,
+                         hftctl, hftd_argv, run, start_exchange, stats, udp_feed_sent, wait_for)
 
 
-class TransportTest(unittest.TestCase):
+class TransportTest(ProcCase):
     """Shared set-up: a temporary directory, processes stopped at the end."""
 
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hft-xdp-")
-        self.sock = os.path.join(self.tmp, "control.sock")
-        self.sessions = os.path.join(self.tmp, "sessions")
-        self.procs = []
+    tmp_prefix = "hft-xdp-"
 
-    def tearDown(self):
-        for p in reversed(self.procs):
-            p.stop(signal.SIGKILL)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def start_exchange(self, prefix, bind, feed, *extra):
+    def start_exchange_in(self, prefix, bind, feed, *extra):
         proc = Proc(prefix + [EXCHANGE_SIM, "--bind", bind, "--port", str(TCP_PORT),
                               "--seed", "7", "--udp-feed", feed] + list(extra))
         self.procs.append(proc)
         proc.wait_line("Listening on port")
         return proc
 
-    def start_hftd(self, prefix, interface, exchange, transport, feed, *extra, config=None,
-                   wait=True):
-        net, strat = worker_cores()
-        proc = Proc(prefix + [HFTD, "--config",
-                              config or os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
-                              "--interface", interface, "--network-core", str(net),
-                              "--strategy-core", str(strat), "--poll-mode", "yield",
-                              "--exchange", exchange, "--socket", self.sock,
-                              "--sessions-dir", self.sessions, "--md-transport", transport,
-                              "--udp-feed", feed] + list(extra))
+    def start_hftd_in(self, prefix, interface, exchange, transport, feed, *extra, config=None,
+                      wait=True):
+        proc = Proc(prefix + hftd_argv(exchange, self.sock, self.sessions, "--md-transport",
+                                       transport, "--udp-feed", feed, *extra, config=config,
+                                       interface=interface))
         self.procs.append(proc)
         if wait:
             proc.wait_line("Control socket listening")
@@ -117,15 +101,12 @@ def unused_udp_port_outside_ephemeral_range():
 class LoopbackTest(TransportTest):
     def test_udp_transport_on_loopback_counts_agree(self):
         feed_port = unused_udp_port_outside_ephemeral_range()
-        stats_file = os.path.join(self.tmp, "exchange_stats.json")
-        exchange = Proc([EXCHANGE_SIM, "--port", "0", "--seed", "7", "--udp-feed",
-                         "127.0.0.1:%d" % feed_port, "--udp-feed-only", "--stats-file",
-                         stats_file])
+        exchange, port, _ = start_exchange(
+            self.tmp, extra=["--udp-feed", "127.0.0.1:%d" % feed_port, "--udp-feed-only"],
+            tick_rate=None)
         self.procs.append(exchange)
-        _, line = exchange.wait_line("Listening on port")
-        port = int(line.rsplit(" ", 1)[1])
-        hftd = self.start_hftd([], "lo", "127.0.0.1:%d" % port, "udp",
-                               "127.0.0.1:%d" % feed_port, "--start-session")
+        hftd = self.start_hftd_in([], "lo", "127.0.0.1:%d" % port, "udp",
+                                  "127.0.0.1:%d" % feed_port, "--start-session")
         hftd.wait_line("Market data: UDP feed 127.0.0.1:%d on a kernel socket" % feed_port)
         self.trade_and_compare(hftd, exchange)
         self.assertEqual(hftd.stop(), 0)
@@ -138,19 +119,21 @@ NO_NAMESPACES = can_use_namespaces()
 @unittest.skipIf(NO_NAMESPACES, NO_NAMESPACES)
 class VethTest(TransportTest):
     def setUp(self):
-        super().setUp()
+        # The pair first: cleanups run last in first out, so it goes after the processes in it.
         self.veth = VethPair()
         self.addCleanup(self.veth.delete)
+        super().setUp()
         self.x = ["ip", "netns", "exec", self.veth.exchange_ns]
         self.e = ["ip", "netns", "exec", self.veth.engine_ns]
 
     def exchange(self, feed=ENGINE_IP + ":%d" % FEED_PORT, *extra):
-        return self.start_exchange(self.x, EXCHANGE_IP, feed, "--stats-file",
-                                   os.path.join(self.tmp, "exchange_stats.json"), *extra)
+        return self.start_exchange_in(self.x, EXCHANGE_IP, feed, "--stats-file",
+                                      os.path.join(self.tmp, "exchange_stats.json"), *extra)
 
     def hftd(self, transport, feed=ENGINE_IP + ":%d" % FEED_PORT, *extra, **kw):
-        return self.start_hftd(self.e, self.veth.engine_if, "%s:%d" % (EXCHANGE_IP, TCP_PORT),
-                               transport, feed, *extra, **kw)
+        return self.start_hftd_in(self.e, self.veth.engine_if,
+                                  "%s:%d" % (EXCHANGE_IP, TCP_PORT), transport, feed, *extra,
+                                  **kw)
 
     def test_udp_transport_over_veth_counts_agree(self):
         exchange = self.exchange()
@@ -253,14 +236,10 @@ class VethTest(TransportTest):
         """hftd over af_xdp with the capabilities `caps` dropped (capsh), trading at once."""
         if shutil.which("capsh") is None:
             self.skipTest("capsh (libcap2-bin) is needed to drop capabilities")
-        net, strat = worker_cores()
-        hftd = Proc(self.e + ["capsh", "--drop=" + caps, "--", "-c", " ".join([
-            HFTD, "--config", config or os.path.join(SOURCE_ROOT, "conf", "hftd.toml"),
-            "--interface", self.veth.engine_if, "--network-core", str(net),
-            "--strategy-core", str(strat), "--poll-mode", "yield",
-            "--exchange", "%s:%d" % (EXCHANGE_IP, TCP_PORT), "--socket", self.sock,
-            "--sessions-dir", self.sessions, "--md-transport", "af_xdp", "--udp-feed",
-            "%s:%d" % (ENGINE_IP, FEED_PORT), "--start-session"])])
+        hftd = Proc(self.e + ["capsh", "--drop=" + caps, "--", "-c", " ".join(hftd_argv(
+            "%s:%d" % (EXCHANGE_IP, TCP_PORT), self.sock, self.sessions, "--md-transport",
+            "af_xdp", "--udp-feed", "%s:%d" % (ENGINE_IP, FEED_PORT), "--start-session",
+            config=config, interface=self.veth.engine_if))])
         self.procs.append(hftd)
         return hftd
 

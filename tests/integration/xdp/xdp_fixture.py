@@ -1,20 +1,19 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Shared by test_md_transports.py and bench_md_transports.py: child processes whose log lines
-can be waited on, hftctl, and a veth pair between two network namespaces this run creates
-(hftxdp-<random>) and always deletes."""
-import json
+can be waited on, hftctl (both from tests/integration/hftproc.py), and a veth pair between two
+network namespaces this run creates (hftxdp-<random>) and always deletes."""
 import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
-import threading
-import time
-import unittest
+import sys
 
-HFTCTL = os.environ.get("HFTCTL", "hftctl")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import hftproc  # noqa: E402
+from hftproc import (ProcCase, hftctl, hftd_argv, start_exchange, stats,  # noqa: E402,F401
+                     wait_for)
 
 EXCHANGE_IP = "10.77.0.1"
 ENGINE_IP = "10.77.0.2"
@@ -25,66 +24,11 @@ NAMESPACES = []  # namespaces of this run still to delete (at exit whatever happ
 CREATED = []     # every namespace this run created: none may remain at the end
 
 
-def worker_cores():
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        raise unittest.SkipTest("needs two CPUs to pin the two workers")
-    return cores[0], cores[1]
-
-
-class Proc:
-    """A child process whose stderr is collected line by line so tests can wait on it."""
+class Proc(hftproc.Proc):
+    """hftproc.Proc whose failures name, under `ip netns exec`, the last word of the command."""
 
     def __init__(self, argv):
-        self.argv = argv
-        self.lines = []
-        self.cond = threading.Condition()
-        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.p.stderr:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait_line(self, needle, timeout=20, start=0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for i in range(start, len(self.lines)):
-                    if needle in self.lines[i]:
-                        return i, self.lines[i]
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.p.poll() is not None and not self.reader.is_alive()):
-                    raise AssertionError("%s: no line with %r within %ss; output:\n%s" % (
-                        os.path.basename(self.argv[-1] if "netns" in self.argv else
-                                         self.argv[0]), needle, timeout,
-                        "\n".join(self.lines[-40:])))
-                self.cond.wait(min(left, 0.2))
-
-    def text(self):
-        with self.cond:
-            return "\n".join(self.lines)
-
-    def wait_exit(self, timeout=20):
-        try:
-            self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.reader.join(5)
-        self.p.stderr.close()
-        return self.p.returncode
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-        return self.wait_exit(timeout)
+        super().__init__(argv, name=argv[-1] if "netns" in argv else argv[0])
 
 
 def run(*argv, check=True):
@@ -92,29 +36,6 @@ def run(*argv, check=True):
     if check and r.returncode != 0:
         raise AssertionError("%s: exit %d: %s" % (" ".join(argv), r.returncode, r.stderr))
     return r
-
-
-def hftctl(sock, *args, check=True):
-    r = subprocess.run([HFTCTL, "--socket", sock] + list(args), capture_output=True, text=True,
-                       timeout=30)
-    if check and r.returncode != 0:
-        raise AssertionError("hftctl %s: exit %d: %s %s" % (
-            " ".join(args), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def stats(sock):
-    return json.loads(hftctl(sock, "stats", "--json").stdout)
-
-
-def wait_for(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def udp_feed_sent(exchange):
