@@ -368,7 +368,7 @@ irqbalance_running() {
 }
 
 check_irqbalance() {
-  local file=$P/etc/default/irqbalance line v='' miss
+  local file=$P/etc/default/irqbalance line='' v='' miss
   local -a cl=()
   if ! irqbalance_running; then
     add PASS irqbalance "not running"

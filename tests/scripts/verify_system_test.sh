@@ -204,6 +204,10 @@ t=$(variant irqb_partial)
 sed -i 's/^IRQBALANCE_BANNED_CPULIST=.*/IRQBALANCE_BANNED_CPULIST="7"/' "$t/etc/default/irqbalance"
 run "$t"
 expect_line irqbalance "FAIL irqbalance running, banned 7"
+t=$(variant irqb_no_default_file) # irqbalance runs with no /etc/default/irqbalance at all
+rm "$t/etc/default/irqbalance"
+run "$t"
+expect_line irqbalance "PASS irqbalance running, no ban, skips isolated 6,7"
 t=$(variant irqb_legacy_mask)
 w "$t/etc/default/irqbalance" 'IRQBALANCE_BANNED_CPUS=000000c0'
 run "$t"
