@@ -32,12 +32,6 @@ Exit status: 0 built (and copied), 1 configure, build or copy failed, 2 bad usag
 EOF
 }
 
-die_usage() {
-  printf '%s: error: %s\n' "$PROG" "$1" >&2
-  printf "Run '%s --help' for the options.\n" "$PROG" >&2
-  exit 2
-}
-
 die() {
   printf '%s: error: %s\n' "$PROG" "$1" >&2
   shift
@@ -45,7 +39,9 @@ die() {
   exit 1
 }
 
-need_value() { [[ $# -ge 2 && -n $2 ]] || die_usage "$1 needs a value"; }
+# die_usage, need_value, split_opt
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-}
@@ -57,11 +53,9 @@ jobs=()
 meson_opts=()
 
 while [[ $# -gt 0 ]]; do
+  split_opt "$@"
+  set -- "${OPT_ARGS[@]}"
   opt=$1
-  if [[ $opt == --*=* ]]; then
-    set -- "${opt%%=*}" "${opt#*=}" "${@:2}"
-    opt=$1
-  fi
   case $opt in
   --build-dir) need_value "$@"; build_dir=$2; shift 2 ;;
   --buildtype) need_value "$@"; buildtype=$2; shift 2 ;;
