@@ -20,11 +20,9 @@ build=$(cd "$build" && pwd)
 : "${HFT_UNITDIR:?} ${HFT_SYSUSERSDIR:?} ${HFT_TMPFILESDIR:?}"
 python=${PYTHON:-python3}
 
-start_time=$SECONDS
-log() { printf '[%4ds] %s\n' "$((SECONDS - start_time))" "$*"; }
-ok() { log "ok: $*"; }
-
-state="" launcher="" ct_pid="" cgroup="" pidns="" netns=""
+# log, ok, fail, ct, the boot and the teardown of the container.
+# shellcheck source=SCRIPTDIR/container-lib.sh
+source "$here/container-lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Requirements: fail (never skip) with the reason and the fix.
@@ -37,22 +35,10 @@ done
 [[ -x /lib/systemd/systemd ]] || need "/lib/systemd/systemd not found (Debian package systemd)"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
   need "the kernel has no overlay file system"
-# The container's cgroup tree is a child of our own cgroup in the unified (v2) hierarchy.
-cgroup_root=""
-for m in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-  if [[ $(stat -f -c %T "$m" 2>/dev/null) == cgroup2fs ]]; then cgroup_root=$m; break; fi
-done
-[[ -n $cgroup_root ]] || need "no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
-own_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
-[[ -n $own_cgroup ]] || need "this process has no cgroup v2 path in /proc/self/cgroup"
+container_cgroup_check || need "$ct_why"
 
 # ---------------------------------------------------------------------------------------------
-# Inside the container: every command runs with a clean environment in all its namespaces.
-ct() {
-  nsenter --target "$ct_pid" --all -- env -i \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-    SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
+# Inside the container (ct, from container-lib.sh).
 hftctl() { ct "$HFT_BINDIR/hftctl" "$@"; }
 prop() { ct systemctl show -P "$2" "$1"; }
 
@@ -67,23 +53,10 @@ wait_for() {
   done
 }
 
+# On a failure (fail): the units' states, the last 80 lines of the journal, the console.
 diagnostics() {
-  [[ -n $ct_pid ]] && kill -0 "$ct_pid" 2>/dev/null || return 0
-  echo "---- systemctl status (container) ----"
-  ct systemctl status --no-pager --lines=0 hft.target hftd.service hft-exchange-sim.service \
-    hft-monitor.service 2>&1 || true
-  echo "---- journal, last 80 lines (container) ----"
-  ct journalctl --no-pager -n 80 2>&1 || true
-  if [[ -s $state/console.log ]]; then
-    echo "---- console (container) ----"
-    tail -n 40 "$state/console.log"
-  fi
-}
-
-fail() {
-  log "FAIL: $*"
-  diagnostics >&2
-  exit 1
+  container_diagnostics 0 80 hft.target hftd.service hft-exchange-sim.service \
+    hft-monitor.service
 }
 
 # Reads all its input: `grep -q` would stop early and fail the pipeline (pipefail) on SIGPIPE.
@@ -94,98 +67,14 @@ journal_shows() { wait_for "the journal to show '$1' (${*:2})" 10 journal_has "$
 json_field() { "$python" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # ---------------------------------------------------------------------------------------------
-teardown() {
-  local rc=$? deadline leftover=""
-  trap - EXIT INT TERM
-  set +e
-  if [[ -n $ct_pid ]] && kill -0 "$ct_pid" 2>/dev/null; then
-    # SIGRTMIN+4 asks systemd for poweroff.target; PID 1 of a pid namespace then exits.
-    kill -s RTMIN+4 "$ct_pid"
-    deadline=$((SECONDS + 30))
-    while kill -0 "$ct_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    if kill -0 "$ct_pid" 2>/dev/null; then
-      log "teardown: systemd did not power off within 30s: SIGKILL to PID $ct_pid"
-      kill -KILL "$ct_pid"
-    fi
-  fi
-  if [[ -n $launcher ]]; then
-    wait "$launcher" 2>/dev/null
-  fi
-  # Once PID 1 of a pid namespace is gone the kernel has killed the rest; the mount, net, uts,
-  # ipc and cgroup namespaces go with their last process.
-  if [[ -n $cgroup && -d $cgroup ]]; then
-    deadline=$((SECONDS + 10))
-    while [[ -n $(find "$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null) ]] &&
-      ((SECONDS < deadline)); do sleep 0.2; done
-    find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
-    [[ -d $cgroup ]] && leftover+=" cgroup $cgroup;"
-  fi
-  if [[ -n $pidns ]]; then
-    for ns in /proc/[0-9]*/ns/pid /proc/[0-9]*/ns/net; do
-      case $(readlink "$ns" 2>/dev/null) in
-        "$pidns" | "$netns") leftover+=" process ${ns%/ns/*} in the test's namespaces;" ;;
-      esac
-    done
-  fi
-  if [[ -n $state ]]; then
-    grep -qF "$state" /proc/self/mountinfo && leftover+=" mounts under $state;"
-    if ((rc != 0)) && [[ ${HFT_SYSTEMD_TEST_KEEP:-0} == 1 ]]; then
-      log "teardown: kept $state"
-    else
-      rm -rf "$state"
-    fi
-  fi
-  if [[ -n $leftover ]]; then
-    log "FAIL: left behind:$leftover"
-    exit 1
-  fi
-  ((rc == 0)) && log "teardown: no process, mount, namespace or cgroup left"
-  exit "$rc"
-}
-trap teardown EXIT
+# Power off, kill, remove the cgroup and the state directory, and fail on anything left.
+trap container_teardown EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
 log "boot: systemd $(/lib/systemd/systemd --version | sed -n '1s/^systemd //p') as PID 1 of new pid/mount/net/uts/ipc/cgroup namespaces"
-state=$(mktemp -d "${TMPDIR:-/var/tmp}/hft-systemd-test.XXXXXX")
-mkdir "$state/fs" "$state/stage"
-: >"$state/console.log"
-cgroup=$cgroup_root${own_cgroup%/}/${state##*/}
-mkdir "$cgroup"
-
-# The launcher moves itself into the new cgroup, then unshare makes the namespaces (the cgroup
-# namespace is rooted there) and forks container-init.sh as PID 1; --kill-child takes the
-# container down if unshare itself dies.
-bash -c 'echo $$ >"$1/cgroup.procs" && exec unshare --cgroup --pid --mount --net --uts --ipc \
-  --fork --kill-child --propagation private -- "$2" "$3" "$4"' \
-  launcher "$cgroup" "$here/container-init.sh" "$state" "$here/hft-test.target" \
-  >"$state/boot.log" 2>&1 &
-launcher=$!
-
-container_pid() {
-  local child
-  child=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null) || return 1
-  child=${child%% *}
-  [[ -n $child && $(readlink "/proc/$child/exe" 2>/dev/null) == */systemd ]] || return 1
-  ct_pid=$child
-}
-deadline=$((SECONDS + 30))
-until container_pid; do
-  kill -0 "$launcher" 2>/dev/null || { cat "$state/boot.log" >&2; fail "the container did not start"; }
-  ((SECONDS < deadline)) || { cat "$state/boot.log" >&2; fail "systemd did not start within 30s"; }
-  sleep 0.1
-done
-pidns=$(readlink "/proc/$ct_pid/ns/pid")
-netns=$(readlink "/proc/$ct_pid/ns/net")
-[[ $pidns != "$(readlink /proc/self/ns/pid)" && $netns != "$(readlink /proc/self/ns/net)" ]] ||
-  fail "the container shares our pid or net namespace"
-
-boot_done() {
-  local s
-  s=$(ct systemctl is-system-running 2>/dev/null) || true
-  [[ $s == running || $s == degraded ]]
-}
-wait_for "systemd to finish booting hft-test.target" 60 boot_done
+container_boot hft-systemd-test "$here/container-init.sh" "$here/hft-test.target"
+mkdir "$state/stage"
 [[ $(ct systemctl is-system-running) == running ]] ||
   fail "boot degraded: $(ct systemctl --failed --no-legend --plain | tr '\n' ' ')"
 [[ $(ct cat /proc/1/comm) == systemd ]] || fail "PID 1 of the container is not systemd"

@@ -7,6 +7,8 @@
 #
 #   systemd_flow_test.sh SOURCE_ROOT CONTAINER_INIT TEST_TARGET   (HFTD, HFTCTL, EXCHANGE_SIM set)
 # Needs root. Exit 0 pass, 1 fail, 77 skipped (no root, no systemd, no overlay or cgroup v2).
+# The container's boot and teardown are tests/systemd/container-lib.sh's (beside CONTAINER_INIT);
+# HFT_SYSTEMD_TEST_KEEP=1 leaves the state directory (logs) in place after a failure.
 # deploy.sh's ssh is replaced by a stand-in that runs the remote command in the container with
 # nsenter, so deploy.sh's own code path to a real root (/) is what runs.
 set -euo pipefail
@@ -15,8 +17,6 @@ src=${1:?usage: systemd_flow_test.sh SOURCE_ROOT CONTAINER_INIT TEST_TARGET}
 container_init=${2:?}
 test_target=${3:?}
 duration=${HFT_COLLECT_DURATION:-6}
-start_time=$SECONDS
-log() { printf '[%4ds] %s\n' "$((SECONDS - start_time))" "$*"; }
 skip() {
   echo "SKIP: $*"
   exit 77
@@ -28,101 +28,25 @@ for t in unshare nsenter setpriv pivot_root tar; do command -v "$t" >/dev/null |
 grep -qw overlay /proc/filesystems || skip "no overlay file system"
 for v in HFTD HFTCTL EXCHANGE_SIM; do [[ -x ${!v:-} ]] || skip "$v is not set to a program"; done
 [[ -f $container_init && -f $test_target ]] || skip "tests/systemd's container harness is absent"
-cgroup_root=''
-for m in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-  if [[ $(stat -f -c %T "$m" 2>/dev/null) == cgroup2fs ]]; then
-    cgroup_root=$m
-    break
-  fi
-done
-[[ -n $cgroup_root ]] || skip "no cgroup v2 hierarchy"
-own_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
+container_lib=$(dirname "$container_init")/container-lib.sh
+[[ -f $container_lib ]] || skip "tests/systemd/container-lib.sh is absent"
+# log, ok, fail, ct, the boot and the teardown of the container.
+# shellcheck source=SCRIPTDIR/../systemd/container-lib.sh
+source "$container_lib"
+container_cgroup_check || skip "$ct_why"
 
-state='' launcher='' ct_pid='' cgroup=''
-ct() {
-  nsenter --target "$ct_pid" --all -- env -i \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-    SYSTEMD_PAGER='' SYSTEMD_COLORS=0 "$@"
-}
+# On a failure (fail): the units' states, the last 40 lines of the journal, the console.
 diagnostics() {
-  [[ -n $ct_pid ]] && kill -0 "$ct_pid" 2>/dev/null || return 0
-  echo "---- systemctl status (container) ----"
-  ct systemctl status --no-pager --lines=5 hft.target hftd.service hft-exchange-sim.service \
-    hft-monitor.service 2>&1 || true
-  echo "---- journal, last 40 lines (container) ----"
-  ct journalctl --no-pager -n 40 2>&1 || true
+  container_diagnostics 5 40 hft.target hftd.service hft-exchange-sim.service \
+    hft-monitor.service
 }
-fail() {
-  log "FAIL: $*"
-  diagnostics >&2
-  exit 1
-}
-ok() { log "ok: $*"; }
-
-teardown() {
-  local rc=$? deadline
-  trap - EXIT INT TERM
-  set +e
-  if [[ -n $ct_pid ]] && kill -0 "$ct_pid" 2>/dev/null; then
-    kill -s RTMIN+4 "$ct_pid" # systemd: poweroff; PID 1 of the pid namespace exits
-    deadline=$((SECONDS + 30))
-    while kill -0 "$ct_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    kill -0 "$ct_pid" 2>/dev/null && kill -KILL "$ct_pid"
-  fi
-  [[ -z $launcher ]] || wait "$launcher" 2>/dev/null
-  if [[ -n $cgroup && -d $cgroup ]]; then
-    deadline=$((SECONDS + 10))
-    while [[ -n $(find "$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null) ]] &&
-      ((SECONDS < deadline)); do sleep 0.2; done
-    find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null
-    if [[ -d $cgroup ]]; then
-      log "FAIL: cgroup $cgroup left behind"
-      rc=1
-    fi
-  fi
-  if [[ -n $state ]]; then
-    if grep -qF "$state" /proc/self/mountinfo; then
-      log "FAIL: mounts under $state left behind"
-      rc=1
-    fi
-    rm -rf "$state"
-  fi
-  exit "$rc"
-}
-trap teardown EXIT
+# Power off, kill, remove the cgroup and the state directory, and fail on anything left.
+trap container_teardown EXIT
 trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------ boot the "server"
-state=$(mktemp -d "${TMPDIR:-/var/tmp}/hft-systemd-flow.XXXXXX")
-mkdir "$state/fs" "$state/bin" "$state/dist" "$state/out"
-: >"$state/console.log"
-cgroup=$cgroup_root${own_cgroup%/}/${state##*/}
-mkdir "$cgroup"
-bash -c 'echo $$ >"$1/cgroup.procs" && exec unshare --cgroup --pid --mount --net --uts --ipc \
-  --fork --kill-child --propagation private -- "$2" "$3" "$4"' \
-  launcher "$cgroup" "$container_init" "$state" "$test_target" >"$state/boot.log" 2>&1 &
-launcher=$!
-container_pid() {
-  local child
-  child=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null) || return 1
-  child=${child%% *}
-  [[ -n $child && $(readlink "/proc/$child/exe" 2>/dev/null) == */systemd ]] || return 1
-  ct_pid=$child
-}
-deadline=$((SECONDS + 30))
-until container_pid; do
-  kill -0 "$launcher" 2>/dev/null || {
-    cat "$state/boot.log" >&2
-    fail "the container did not start"
-  }
-  ((SECONDS < deadline)) || fail "systemd did not start within 30s"
-  sleep 0.1
-done
-deadline=$((SECONDS + 60))
-until [[ $(ct systemctl is-system-running 2>/dev/null) =~ ^(running|degraded)$ ]]; do
-  ((SECONDS < deadline)) || fail "systemd did not finish booting"
-  sleep 0.2
-done
+container_boot hft-systemd-flow "$container_init" "$test_target"
+mkdir "$state/bin" "$state/dist" "$state/out"
 ok "systemd booted as PID 1 of its own namespaces (host PID $ct_pid)"
 
 # ------------------------------------------------------------------ deploy.sh into it
