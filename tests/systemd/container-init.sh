@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# PID 1 of the systemd test's fresh pid/mount/net/uts/ipc/cgroup namespaces (started by
-# run-systemd-test.sh through unshare): builds a throw-away root and execs systemd in it.
+# PID 1 of the systemd tests' fresh pid/mount/net/uts/ipc/cgroup namespaces (started through
+# unshare by container_boot in container-lib.sh, for run-systemd-test.sh and
+# tests/tools/systemd_flow_test.sh): builds a throw-away root and execs systemd in it.
 #
 #   container-init.sh STATE_DIR TEST_TARGET_FILE
 #
@@ -16,7 +17,7 @@ state=${1:?usage: container-init.sh STATE_DIR TEST_TARGET_FILE}
 target_file=${2:?usage: container-init.sh STATE_DIR TEST_TARGET_FILE}
 
 die() { echo "container-init: $*" >&2; exit 1; }
-[[ $$ -eq 1 ]] || die "must run as PID 1 of a new pid namespace (started by run-systemd-test.sh)"
+[[ $$ -eq 1 ]] || die "must run as PID 1 of a new pid namespace (started by container-lib.sh)"
 [[ -d $state/fs ]] || die "$state/fs is missing"
 
 # Nothing mounted here may reach the host, whatever the host's propagation defaults are.
