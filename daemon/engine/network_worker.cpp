@@ -9,14 +9,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
 
 namespace hft::engine {
 
 using namespace hft::protocol;
-
-namespace {} // namespace
 
 NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), exchange_(config.exchange), core_(config.cpu.networkCore),
@@ -34,6 +31,15 @@ void NetworkWorker::log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b, s
                         std::uint64_t d) noexcept {
   if (!shared_.netLog.tryPush(LogEvent{kind, a, b, c, d}))
     bump(shared_.net.logDrops);
+}
+
+void NetworkWorker::reanchorClock(std::uint64_t nowNs) noexcept {
+  // Often enough that the TSC's rate error stays far below a microsecond between anchors.
+  constexpr std::uint64_t kReanchorNs = 100'000'000;
+  if (nowNs - anchoredNs_ < kReanchorNs)
+    return;
+  anchoredNs_ = nowNs;
+  clock_.reanchor();
 }
 
 void NetworkWorker::startConnect(std::uint64_t nowNs) noexcept {
@@ -84,8 +90,9 @@ void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std:
   shared_.journal.publish();
 }
 
-void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxNs,
-                            std::uint64_t decodedNs) noexcept {
+void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexcept {
+  const std::uint64_t rxNs = clock_.realtimeNs(rxStamp);
+  const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
   if (frame.type == static_cast<std::uint16_t>(MsgType::MarketData)) {
     if (transport_ != config::MdTransport::Tcp) {
       ++tcpMdIgnored_; // the UDP feed is this session's source; the exchange sends both
@@ -111,7 +118,7 @@ void NetworkWorker::onLoggedOn(std::uint64_t exchangeSessionId,
   everLoggedOn_ = true;
   backoffNs_ = exchange_.reconnectInitialMs * 1'000'000ULL;
   log(LogEvent::Kind::LoggedOn, exchangeSessionId, heartbeatMs, exchange_.port);
-  pushInbound(InboundEvent::Kind::LoggedOn, nullptr, core::realtimeNs(), 0);
+  pushInbound(InboundEvent::Kind::LoggedOn, nullptr, clock_.nowRealtimeNs(), 0);
   shared_.link.store(LinkState::LoggedOn, std::memory_order_release);
 }
 
@@ -124,11 +131,11 @@ void NetworkWorker::onClosed(feed::CloseReason reason, int error, std::uint8_t d
   shared_.lastCloseError.store(error, std::memory_order_relaxed);
   shared_.lastCloseDetail.store(detail, std::memory_order_relaxed);
   log(LogEvent::Kind::Closed, static_cast<std::uint64_t>(reason), detail, error);
-  pushInbound(InboundEvent::Kind::Disconnected, nullptr, core::realtimeNs(), 0);
+  pushInbound(InboundEvent::Kind::Disconnected, nullptr, clock_.nowRealtimeNs(), 0);
   const bool want = shared_.wantSession.load(std::memory_order_acquire);
   if (want && everLoggedOn_) {
     // Mid-session loss: come back with exponential backoff, as long as the session is wanted.
-    reconnectAtNs_ = core::monotonicNs() + backoffNs_;
+    reconnectAtNs_ = core::stampToNs(core::stamp()) + backoffNs_;
     log(LogEvent::Kind::Reconnecting, backoffNs_ / 1'000'000ULL);
     backoffNs_ = std::min<std::uint64_t>(backoffNs_ * 2, exchange_.reconnectMaxMs * 1'000'000ULL);
     shared_.link.store(LinkState::Reconnecting, std::memory_order_release);
@@ -160,8 +167,9 @@ void NetworkWorker::recordMdLatency(const FrameView& frame, std::uint64_t rxNs,
   }
 }
 
-void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxNs,
-                                std::uint64_t decodedNs) noexcept {
+void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxStamp) noexcept {
+  const std::uint64_t rxNs = clock_.realtimeNs(rxStamp);
+  const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
   ++mdMessages_;
   recordMdLatency(frame, rxNs, decodedNs);
   pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
@@ -255,7 +263,7 @@ bool NetworkWorker::openFeed() noexcept {
     shared_.lastCloseError.store(ENOMEM, std::memory_order_relaxed);
   }
   feedActive_ = false;
-  pushInbound(InboundEvent::Kind::Disconnected, nullptr, core::realtimeNs(), 0);
+  pushInbound(InboundEvent::Kind::Disconnected, nullptr, clock_.nowRealtimeNs(), 0);
   shared_.link.store(LinkState::Failed, std::memory_order_release);
   return false;
 }
@@ -409,9 +417,9 @@ bool NetworkWorker::drainOrders() noexcept {
       shared_.orders.release();
       continue;
     }
-    if (!session_.send(bytes, length, core::realtimeNs()))
+    if (!session_.send(bytes, length, clock_.nowRealtimeNs()))
       break; // the socket is full: keep the command and retry on the next loop
-    const std::uint64_t sentNs = core::realtimeNs(); // after send(): written to the socket
+    const std::uint64_t sentNs = clock_.nowRealtimeNs(); // after send(): written to the socket
     journal(0, bytes, static_cast<std::uint16_t>(length), sentNs);
     if (cmd->kind == OrderCommand::Kind::NewOrder) {
       ++ordersSent_;
@@ -463,7 +471,7 @@ void NetworkWorker::run() noexcept {
   core::IdleBackoff idle(busyPoll_);
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     bump(shared_.net.beats);
-    const std::uint64_t now = core::monotonicNs();
+    const std::uint64_t now = core::stampToNs(core::stamp());
     bool didWork = false;
 
     // acquire: pairs with the control thread's release so setExchange() is visible.
@@ -514,6 +522,7 @@ void NetworkWorker::run() noexcept {
       idle.worked();
       continue;
     }
+    reanchorClock(now);
     if (idle.shouldPark())
       shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
                                  core::IdleBackoff::kParkTimeoutMs);

@@ -13,6 +13,7 @@
 #include "daemon/feed/feed_receiver.h"
 #include "libhft/core/fd.h"
 #include "libhft/core/histogram.h"
+#include "libhft/core/stamp_clock.h"
 
 namespace hft::engine {
 
@@ -29,16 +30,14 @@ public:
   void run() noexcept;
 
   // SessionListener (network thread).
-  void onFrame(const protocol::FrameView& frame, std::uint64_t rxNs,
-               std::uint64_t decodedNs) noexcept override;
+  void onFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept override;
   void onLoggedOn(std::uint64_t exchangeSessionId, std::uint32_t heartbeatMs) noexcept override;
   void onClosed(feed::CloseReason reason, int error, std::uint8_t detail) noexcept override;
   void onBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
   void onGap(std::uint64_t missing) noexcept override;
 
   // FeedListener (network thread).
-  void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxNs,
-                   std::uint64_t decodedNs) noexcept override;
+  void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept override;
   void onFeedBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
   void onFeedGap(std::uint64_t missing) noexcept override;
 
@@ -66,7 +65,12 @@ private:
   void journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
                std::uint64_t nowNs) noexcept;
 
+  // Re-anchors the stamp clock at most every kReanchorNs, in a round that did no work.
+  void reanchorClock(std::uint64_t nowNs) noexcept;
+
   SharedState& shared_;
+  core::RealtimeAnchor clock_; // stamps -> CLOCK_REALTIME without a system call
+  std::uint64_t anchoredNs_ = 0;
   config::ExchangeConfig exchange_;
   const int core_;
   const bool busyPoll_;

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "libhft/core/clock.h"
+#include "libhft/core/stamp_clock.h"
 #include "libhft/core/cpu.h"
 
 namespace hft::engine {
@@ -102,16 +102,16 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
     log(LogEvent::Kind::UnknownSymbol, head.symbolId);
     return;
   }
-  if (!book->applySnapshot(frame))
-    return;
-  const std::uint64_t bookNs = core::realtimeNs();
+  // The network thread handed over only frames the edge validated: no second check here.
+  book->applyValidated(frame);
+  const std::uint64_t bookStamp = core::stamp();
   bump(shared_.strategy.mdApplied);
   if (!shared_.tradingEnabled.load(std::memory_order_acquire)) {
     publishSymbol(head.symbolId);
     return;
   }
 
-  const std::uint64_t nowMono = core::monotonicNs();
+  const std::uint64_t nowMono = core::stampToNs(bookStamp);
   risk::OrderIntent intent;
   const std::int64_t position = orders_->positions().position(head.symbolId);
   if (strategy_.onBookUpdate(*book, head.symbolId, position, nowMono, head.header.timestamp,
@@ -119,7 +119,7 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
     const auto verdict = risk_.check(intent, position, orders_->openQty(head.symbolId, Side::Buy),
                                      orders_->openQty(head.symbolId, Side::Sell),
                                      orders_->openOrders(), book->mid(), nowMono);
-    const std::uint64_t decidedNs = core::realtimeNs();
+    const std::uint64_t decidedStamp = core::stamp();
     if (verdict != risk::RiskResult::Accepted) {
       bump(shared_.strategy.riskRejects);
       log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), head.symbolId);
@@ -137,8 +137,8 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
                             intent.mdTimestamp,
                             event.rxNs,
                             event.decodedNs,
-                            bookNs,
-                            decidedNs};
+                            clock_.realtimeNs(bookStamp),
+                            clock_.realtimeNs(decidedStamp)};
         shared_.orders.publish();
         shared_.networkParker.notify();
         shared_.strategy.openOrders.store(orders_->openOrders(), std::memory_order_relaxed);
@@ -252,6 +252,11 @@ void StrategyWorker::run() noexcept {
     if (didWork) {
       idle.worked();
       continue;
+    }
+    // An idle round: re-anchor the stamp clock now and then, never between a tick and its order.
+    if (const std::uint64_t now = core::stampToNs(core::stamp()); now - anchoredNs_ > 100'000'000) {
+      anchoredNs_ = now;
+      clock_.reanchor();
     }
     if (idle.shouldPark())
       shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,

@@ -13,6 +13,7 @@
 #include "daemon/order/order_manager.h"
 #include "daemon/risk/risk_checker.h"
 #include "daemon/strategy/momentum_strategy.h"
+#include "libhft/core/stamp_clock.h"
 
 namespace hft::engine {
 
@@ -39,6 +40,8 @@ private:
            std::uint64_t d = 0) noexcept;
 
   SharedState& shared_;
+  core::RealtimeAnchor clock_; // stamps -> CLOCK_REALTIME without a system call
+  std::uint64_t anchoredNs_ = 0;
   const int core_;
   const bool busyPoll_;
   const int fifoPriority_;

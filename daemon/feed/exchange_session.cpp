@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "libhft/core/clock.h"
+#include "libhft/core/stamp_clock.h"
 
 namespace hft::feed {
 
@@ -83,6 +84,7 @@ int ExchangeSession::connect(const SessionParams& params, std::uint64_t nowNs) {
     return err;
   state_ = SessionState::Connecting;
   stateSinceNs_ = nowNs;
+  nowNs_ = nowNs;
   reassembler_.reset();
   txSeq_.reset();
   rxSeq_.reset();
@@ -132,6 +134,7 @@ void ExchangeSession::logout(std::uint64_t nowNs) noexcept {
 }
 
 bool ExchangeSession::poll(std::uint64_t nowNs) noexcept {
+  nowNs_ = nowNs;
   switch (state_) {
   case SessionState::Disconnected: return false;
   case SessionState::Connecting: {
@@ -209,7 +212,7 @@ bool ExchangeSession::readSome(std::uint64_t nowNs) noexcept {
     close(CloseReason::SocketError, errno);
     return true;
   }
-  const std::uint64_t rxNs = core::realtimeNs();
+  const std::uint64_t rxStamp = core::stamp();
   reassembler_.commit(static_cast<std::size_t>(n));
   ++counters_.rxPackets;
   counters_.rxBytes += static_cast<std::uint64_t>(n);
@@ -226,14 +229,14 @@ bool ExchangeSession::readSome(std::uint64_t nowNs) noexcept {
       close(CloseReason::Malformed, EPROTO);
       break;
     }
-    dispatch(frame, rxNs);
+    dispatch(frame, rxStamp);
     if (!fd_)
       break;
   }
   return true;
 }
 
-void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxNs) noexcept {
+void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxStamp) noexcept {
   ++counters_.rxMessages;
   if (const std::uint64_t missing = rxSeq_.onSeq(frame.header().seq); missing != 0) {
     counters_.gaps += missing;
@@ -246,10 +249,10 @@ void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxNs) noexc
       listener_.onBadFrame(e, frame.type); // invalid content: dropped, the session goes on
       return;
     }
-    listener_.onFrame(frame, rxNs, core::realtimeNs());
+    listener_.onFrame(frame, rxStamp);
     return;
   }
-  case MsgType::ExecutionReport: listener_.onFrame(frame, rxNs, core::realtimeNs()); return;
+  case MsgType::ExecutionReport: listener_.onFrame(frame, rxStamp); return;
   case MsgType::LogonResponse: {
     const auto response = frame.as<LogonResponse>();
     if (state_ != SessionState::LogonSent)
@@ -264,7 +267,7 @@ void ExchangeSession::dispatch(const FrameView& frame, std::uint64_t rxNs) noexc
       heartbeatNs_ = response.heartbeatIntervalMs * 1'000'000ULL;
     exchangeSessionId_ = response.sessionId;
     state_ = SessionState::LoggedOn;
-    stateSinceNs_ = core::monotonicNs();
+    stateSinceNs_ = nowNs_;
     listener_.onLoggedOn(response.sessionId,
                          static_cast<std::uint32_t>(heartbeatNs_ / 1'000'000ULL));
     return;
@@ -314,7 +317,7 @@ bool ExchangeSession::sendControl(std::byte* frame, std::size_t length) noexcept
 }
 
 bool ExchangeSession::writeBytes(const std::byte* data, std::size_t length) noexcept {
-  lastSendNs_ = core::monotonicNs();
+  lastSendNs_ = nowNs_; // heartbeats are timed in ms: the poll's time is close enough
   ++counters_.txMessages;
   std::size_t written = 0;
   if (pendingEnd_ == pendingBegin_) {

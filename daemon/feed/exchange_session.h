@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The engine's side of the exchange TCP session: connect, logon, heartbeats, reassembly,
-// gap counting and orderly logout, driven by the network thread.
+// gap counting and orderly logout, driven by the trading thread.
 #pragma once
 
 #include <cstddef>
@@ -50,13 +50,14 @@ struct SessionParams {
   std::uint32_t connectTimeoutMs = 2000;
 };
 
-// Receives what the session decodes. Called on the network thread, in order.
+// Receives what the session decodes. Called on the trading thread, in order.
 class SessionListener {
 public:
   virtual ~SessionListener() = default;
-  // A whole MARKET_DATA or EXECUTION_REPORT frame; rxNs is when its bytes were read.
-  virtual void onFrame(const protocol::FrameView& frame, std::uint64_t rxNs,
-                       std::uint64_t decodedNs) noexcept = 0;
+  // A whole EXECUTION_REPORT frame, or a MARKET_DATA frame whose content is valid (the one
+  // validation it gets); rxStamp (core::stamp()) is when its bytes were read. `frame` points
+  // into the receive buffer: valid during the call only, never copied.
+  virtual void onFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept = 0;
   virtual void onLoggedOn(std::uint64_t exchangeSessionId, std::uint32_t heartbeatMs) noexcept = 0;
   virtual void onClosed(CloseReason reason, int error, std::uint8_t detail) noexcept = 0;
   // A frame dropped: malformed (the connection closes) or of an unknown type (skipped).
@@ -91,7 +92,8 @@ public:
   void close(CloseReason reason, int error = 0) noexcept;
 
   // Does all pending work: connect completion, reads and dispatch, heartbeats, timeouts.
-  // Returns true when it did anything (for the poll loop's idle detection).
+  // Returns true when it did anything (for the poll loop's idle detection). Every `nowNs` given
+  // to the session is on one monotonic time base (core::stampToNs(core::stamp())).
   bool poll(std::uint64_t nowNs) noexcept;
 
   // Writes one frame (its header's seq and timestamp are stamped here). Returns false when
@@ -108,7 +110,7 @@ public:
 
 private:
   bool readSome(std::uint64_t nowNs) noexcept;
-  void dispatch(const protocol::FrameView& frame, std::uint64_t rxNs) noexcept;
+  void dispatch(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept;
   bool sendControl(std::byte* frame, std::size_t length) noexcept;
   bool writeBytes(const std::byte* data, std::size_t length) noexcept;
   void flushPending() noexcept;
@@ -127,6 +129,7 @@ private:
   std::uint64_t stateSinceNs_ = 0;
   std::uint64_t lastSendNs_ = 0;
   std::uint64_t lastRecvNs_ = 0;
+  std::uint64_t nowNs_ = 0; // of the current poll(): what sends and state changes are timed by
   // Bytes the kernel did not take yet; flushed before anything new so frames never interleave.
   static constexpr std::size_t kPendingCapacity = 64 * 1024;
   std::unique_ptr<std::byte[]> pending_;

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "libhft/core/clock.h"
+#include "libhft/core/stamp_clock.h"
 
 namespace hft::feed {
 
@@ -30,7 +30,7 @@ FrameError checkDatagram(std::span<const std::byte> payload) noexcept {
   return FrameError::None;
 }
 
-void FeedDecoder::onDatagram(std::span<const std::byte> payload, std::uint64_t rxNs) noexcept {
+void FeedDecoder::onDatagram(std::span<const std::byte> payload, std::uint64_t rxStamp) noexcept {
   ++counters_.datagrams;
   counters_.bytes += payload.size();
   if (payload.empty()) {
@@ -75,7 +75,7 @@ void FeedDecoder::onDatagram(std::span<const std::byte> payload, std::uint64_t r
       continue;
     }
     ++counters_.marketData;
-    listener_.onFeedFrame(frame, rxNs, core::realtimeNs());
+    listener_.onFeedFrame(frame, rxStamp);
   }
 }
 

@@ -13,13 +13,13 @@
 
 namespace hft::feed {
 
-// Receives what the feed decodes. Called on the network thread, in order.
+// Receives what the feed decodes. Called on the trading thread, in order.
 class FeedListener {
 public:
   virtual ~FeedListener() = default;
-  // A MARKET_DATA frame whose content is valid; rxNs is when its datagram was taken.
-  virtual void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxNs,
-                           std::uint64_t decodedNs) noexcept = 0;
+  // A MARKET_DATA frame whose content is valid (the one validation it gets); rxStamp
+  // (core::stamp()) is when its datagram was taken. Valid during the call only.
+  virtual void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept = 0;
   // A datagram dropped whole (a framing error) or one frame dropped (invalid content).
   virtual void onFeedBadFrame(protocol::FrameError error, std::uint16_t type) noexcept = 0;
   virtual void onFeedGap(std::uint64_t missing) noexcept = 0;
@@ -44,7 +44,7 @@ public:
   explicit FeedDecoder(FeedListener& listener) noexcept : listener_(listener) {}
 
   // One datagram's UDP payload. Never reads outside `payload`.
-  void onDatagram(std::span<const std::byte> payload, std::uint64_t rxNs) noexcept;
+  void onDatagram(std::span<const std::byte> payload, std::uint64_t rxStamp) noexcept;
 
   void reset() noexcept {
     counters_ = {};

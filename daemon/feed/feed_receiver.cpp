@@ -23,7 +23,7 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include "libhft/core/clock.h"
+#include "libhft/core/stamp_clock.h"
 
 #ifndef HFT_XDP_OBJECT_INSTALLED
 #define HFT_XDP_OBJECT_INSTALLED ""
@@ -187,7 +187,7 @@ int UdpFeedReceiver::poll() noexcept {
       ++counters_.errors;
     return 0;
   }
-  const std::uint64_t rxNs = core::realtimeNs();
+  const std::uint64_t rxStamp = core::stamp();
   ++counters_.reads;
   for (int i = 0; i < n; ++i) {
     mmsghdr& m = messages_[static_cast<unsigned>(i)];
@@ -196,7 +196,7 @@ int UdpFeedReceiver::poll() noexcept {
       m.msg_hdr.msg_flags = 0;
       continue;
     }
-    decoder_.onDatagram({slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len}, rxNs);
+    decoder_.onDatagram({slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len}, rxStamp);
   }
   return n;
 }
@@ -502,7 +502,7 @@ int XdpFeedReceiver::poll() noexcept {
     }
     return 0;
   }
-  const std::uint64_t rxNs = core::realtimeNs();
+  const std::uint64_t rxStamp = core::stamp();
   ++counters_.batches;
   counters_.packets += n;
   // Every frame we take goes straight back: the fill ring holds all of them, so this fits.
@@ -516,7 +516,7 @@ int XdpFeedReceiver::poll() noexcept {
     std::span<const std::byte> payload;
     const PacketError e = parseUdpPacket({data, desc->len}, filter_, payload);
     if (e == PacketError::Ok)
-      decoder_.onDatagram(payload, rxNs);
+      decoder_.onDatagram(payload, rxStamp);
     else
       ++counters_.dropped[static_cast<std::size_t>(e)];
     if (i < reserved)

@@ -19,7 +19,7 @@ struct Recorder final : FeedListener {
   std::vector<std::uint32_t> seqs;
   std::vector<FrameError> errors;
   std::uint64_t missing = 0;
-  void onFeedFrame(const FrameView& frame, std::uint64_t, std::uint64_t) noexcept override {
+  void onFeedFrame(const FrameView& frame, std::uint64_t) noexcept override {
     seqs.push_back(frame.header().seq);
   }
   void onFeedBadFrame(FrameError e, std::uint16_t) noexcept override { errors.push_back(e); }
