@@ -34,12 +34,17 @@ public:
   OrderBook() noexcept = default;
   explicit OrderBook(std::uint32_t symbolId) noexcept : symbolId_(symbolId) {}
 
-  // Replaces the ladder with a MARKET_DATA snapshot whose length checkFrame() has accepted.
-  // A book built without a symbol id takes the id of its first accepted snapshot.
+  // Replaces the ladder with a MARKET_DATA snapshot of this book's symbol that the edge has
+  // validated (checkFrame() and checkMarketDataContent() both accepted it): the engine's path,
+  // where a frame is validated once, where it enters. Invariants are debug asserts only.
+  void applyValidated(const protocol::FrameView& frame) noexcept;
+
+  // For callers without an edge (tools, tests): validates the content, then applyValidated().
   // Refuses (returns false) a frame of another type or symbol, which leaves the book alone, and
   // content that breaks the spec (flags without the snapshot bit, a side other than 0/1, qty 0,
   // levels not 0,1,2.. per side, a ladder not strictly ordered, a crossed book), which empties
   // it: trading on half a ladder or on the one before is worse than not trading until the next.
+  // A book built without a symbol id takes the id of its first accepted snapshot.
   [[nodiscard]] bool applySnapshot(const protocol::FrameView& frame) noexcept;
 
   [[nodiscard]] PriceLevel bestBid() const noexcept { return level(0, protocol::MdSide::Bid); }

@@ -103,7 +103,9 @@ FrameError checkMarketDataContent(const FrameView& frame) noexcept {
   // Version 1 sends only snapshots: bit 0 set, the other bits 0 (as OrderBook requires).
   if (head.flags != kMdFlagSnapshot)
     return FrameError::BadFlags;
+  // One pass: level 0 of each side is its first entry, so the best prices are known at the end.
   std::int64_t lastPrice[2] = {0, 0};
+  std::int64_t bestPrice[2] = {0, 0};
   unsigned nextLevel[2] = {0, 0};
   for (std::size_t i = 0; i < head.numEntries; ++i) {
     const MdEntry e = frame.mdEntry(i);
@@ -117,21 +119,14 @@ FrameError checkMarketDataContent(const FrameView& frame) noexcept {
       const bool ordered = e.side == 0 ? e.price < lastPrice[0] : e.price > lastPrice[1];
       if (!ordered)
         return FrameError::UnorderedLadder;
+    } else {
+      bestPrice[e.side] = e.price;
     }
     lastPrice[e.side] = e.price;
     ++nextLevel[e.side];
   }
-  // Best bid (level 0) and best ask (level 0) are the first seen of each side.
-  if (nextLevel[0] > 0 && nextLevel[1] > 0) {
-    std::int64_t bestBid = 0, bestAsk = 0;
-    for (std::size_t i = 0; i < head.numEntries; ++i) {
-      const MdEntry e = frame.mdEntry(i);
-      if (e.level == 0)
-        (e.side == 0 ? bestBid : bestAsk) = e.price;
-    }
-    if (bestBid >= bestAsk)
-      return FrameError::UnorderedLadder;
-  }
+  if (nextLevel[0] > 0 && nextLevel[1] > 0 && bestPrice[0] >= bestPrice[1])
+    return FrameError::UnorderedLadder; // crossed or locked
   return FrameError::None;
 }
 
