@@ -1418,6 +1418,13 @@ def build_report(data_dir, verify=True):
     session, trading, engine_rates = (session_and_trading(run, stats) if stats is not None
                                       else (None, None, None))
     exchange = exchange_block(run, exchange_raw) if exchange_raw is not None else None
+    if capture is not None and "orders" in capture:
+        theirs = exchange["orders"] if exchange else None
+        capture["exchange_orders_not_captured"] = None if theirs is None else \
+            theirs - capture["orders"]
+        if capture["exchange_orders_not_captured"]:
+            run.warn("the exchange counted {} orders, the capture holds {}: wire-to-wire "
+                     "covers {} of them".format(theirs, capture["orders"], capture["paired"]))
 
     if not stages and stats is None and exchange is None:
         used = [rel for rel in CORE_INPUTS if os.path.isfile(run.path(rel))]

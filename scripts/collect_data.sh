@@ -654,12 +654,14 @@ stop_capture() {
   if alive "$capture_pid"; then
     stop_pid tcpdump "$capture_pid" INT 10 || true
   else
-    wait "$capture_pid" 2>/dev/null || true
-    limit=true # -c reached: tcpdump ended by itself
-    warn "the capture stopped at its limit of $capture_packets packets (--capture-packets)"
+    wait "$capture_pid" 2>/dev/null || true # -c reached, or the terminal's Ctrl-C reached it too
   fi
   capture_pid=''
   captured=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$f/tcpdump.log" | tail -n 1)
+  if ((${captured:-0} >= capture_packets)); then
+    limit=true
+    warn "the capture stopped at its limit of $capture_packets packets (--capture-packets)"
+  fi
   filtered=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$f/tcpdump.log" | tail -n 1)
   kernel=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$f/tcpdump.log" | tail -n 1)
   iface=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by interface$/\1/p' "$f/tcpdump.log" | tail -n 1)

@@ -112,6 +112,7 @@ class CapturedSession(ProcCase):
         self.assertEqual(cap["orders"], exchange_orders)
         self.assertEqual(cap["paired"], exchange_orders, cap)
         self.assertEqual(cap["unpaired_orders"], 0)
+        self.assertEqual(cap["exchange_orders_not_captured"], 0)
         self.assertEqual(report["latency"]["stages"]["wire_to_wire"]["count"], exchange_orders)
 
         # Per order: the wire sees the market data leave after the exchange stamped it and the
