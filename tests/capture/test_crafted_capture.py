@@ -59,7 +59,7 @@ def valid_session(packets, client_port=40000, start=T0):
     c.send("c", start + 400_000, wire.new_order(6, start + 400_000, 5, 1, 0, 0, PRICE, 1, 123))
     c.send("c", start + 410_000, wire.new_order(7, start + 410_000, 6, 1, 0, 0, PRICE, 1, 0))
     c.send("s", start + 500_000, wire.execution_report(
-        6, start + 499_000, 1, 9, 1, 1, 2, 0, 0, PRICE, PRICE, 10, 10, 0))
+        6, start + 499_000, 1, 9, 11, 3, 1, 1, 0, PRICE, PRICE - 100, 3, 7, 3))
     c.send("c", start + 600_000, wire.cancel_order(8, start + 600_000, 2, 2))
     c.send("c", start + 700_000, wire.heartbeat(9, start + 700_000))
     c.send("c", start + 800_000, wire.logout(10, start + 800_000))
@@ -222,10 +222,13 @@ class Dissector(unittest.TestCase):
 
     def test_every_type_and_field_is_decoded(self):
         report = self.of_type(2)[0]
-        for field, value in (("hft.cl_ord_id", "1"), ("hft.order_id", "9"), ("hft.exec_id", "1"),
-                             ("hft.exec_type", "2"), ("hft.last_px", str(PRICE)),
-                             ("hft.last_qty", "10"), ("hft.cum_qty", "10"),
-                             ("hft.leaves_qty", "0"), ("hft.reject_reason", "0")):
+        # Every value differs from its neighbours': a field read at the wrong offset shows.
+        for field, value in (("hft.cl_ord_id", "1"), ("hft.order_id", "9"),
+                             ("hft.exec_id", "11"), ("hft.symbol_id", "3"),
+                             ("hft.exec_type", "1"), ("hft.side", "1"),
+                             ("hft.reject_reason", "0"), ("hft.price", str(PRICE)),
+                             ("hft.last_px", str(PRICE - 100)), ("hft.last_qty", "3"),
+                             ("hft.cum_qty", "7"), ("hft.leaves_qty", "3")):
             self.assertEqual(report[field], value, field)
         self.assertEqual(self.of_type(5)[0]["hft.account"], "test")
         self.assertEqual(self.of_type(5)[0]["hft.protocol_version"], "1")
