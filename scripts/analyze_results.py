@@ -1670,8 +1670,9 @@ def plot_outside_views(ax, samples, report):
                                  ("tick_to_trade", "tick-to-trade (exchange)", "tab:red"),
                                  ("rx_to_sent", "rx_to_sent (hftd)", "tab:green")):
         data = samples.get(stage)
-        if data is None or stages.get(stage, {}).get("source") != "samples" and \
-                stage != "wire_to_wire" or not len(data):
+        # Histogram sources hold buckets, not samples: no exact curve to draw from them.
+        exact = stages.get(stage, {}).get("source") in ("samples", "capture")
+        if data is None or not exact or not len(data):
             continue
         ordered = np.sort(np.maximum(np.asarray(data, dtype=np.float64), 1.0))
         step = max(1, ordered.size // MAX_SCATTER_POINTS)
