@@ -1035,6 +1035,26 @@ class FrameSink:
         return pos
 
 
+def frame_start(data):
+    """The first offset from which valid frames run exactly to the end of data, or None.
+
+    Senders write whole frames, so a segment seen first in a capture begun mid-connection
+    most likely ends on a frame boundary even when it starts inside a frame.
+    """
+    for start in range(len(data) - FRAME_HEADER + 1):
+        pos = start
+        while len(data) - pos >= FRAME_HEADER:
+            length = int.from_bytes(data[pos:pos + 2], "little")
+            msg_type = int.from_bytes(data[pos + 2:pos + 4], "little")
+            if msg_type not in FRAME_NAMES or frame_problem(msg_type, length,
+                                                            data[pos:pos + 22]):
+                break
+            pos += length
+        if pos == len(data):
+            return start
+    return None
+
+
 class TcpDirection:
     """One direction of a TCP connection, reassembled by sequence number."""
 
@@ -1046,6 +1066,8 @@ class TcpDirection:
         self.consumed = 0      # stream offset of buffer[0]
         self.broken = False    # a malformed frame: the receiver would close the connection
         self.isn = None
+        self.aligned = True    # False until a capture begun mid-connection finds a frame start
+        self.skipped = 0       # bytes passed over to find that start
 
     def unwrap(self, seq):
         if self.next is None:
@@ -1060,8 +1082,9 @@ class TcpDirection:
         if not payload:
             return
         if self.next is None:
-            self.isn = seq - 1  # the capture started mid-connection
+            self.isn = seq - 1  # the capture started mid-connection: maybe mid-frame too
             self.next = seq
+            self.aligned = False
         start = self.unwrap(seq)
         self.pending[start] = max(self.pending.get(start, (b"", ns)), (payload, ns),
                                   key=lambda p: len(p[0]))
@@ -1081,6 +1104,16 @@ class TcpDirection:
     def feed(self, data, ns, sink):
         if self.broken:
             return
+        if not self.aligned:
+            start = frame_start(data)
+            if start is None:
+                self.skipped += len(data)
+                self.consumed += len(data)
+                return
+            self.aligned = True
+            self.skipped += start
+            self.consumed += start
+            data = data[start:]
         self.buffer += data
         used = sink.decode(self.buffer, ns, self.name, self.consumed)
         if used is None:
@@ -1156,6 +1189,12 @@ def read_capture(run, rel):
     if error:
         run.warn("{}: read stopped after {} packets: {}".format(rel, packets, error))
     held = {name: flow.gaps() for name, flow in flows.items() if flow.gaps()}
+    resync = {name: flow.skipped for name, flow in flows.items() if not flow.aligned
+              or flow.skipped}
+    if resync:
+        run.warn("{}: the capture began inside {} TCP connection direction(s); {} bytes before "
+                 "the first whole frame were passed over".format(
+                     rel, len(resync), sum(resync.values())))
     if held:
         run.warn("{}: {} TCP direction(s) have a hole in the stream (packets the capture "
                  "lost): {} bytes after it were not decoded".format(
@@ -1168,7 +1207,8 @@ def read_capture(run, rel):
                      first["reason"]))
     return {"sink": sink, "packets": packets, "tcp_segments": tcp_segments,
             "udp_datagrams": udp_datagrams, "other_packets": other,
-            "tcp_directions": len(flows), "stream_holes": held, "read_error": error,
+            "tcp_directions": len(flows), "stream_holes": held,
+            "joined_mid_stream": resync, "read_error": error,
             "first_ns": first_ns, "last_ns": last_ns}
 
 

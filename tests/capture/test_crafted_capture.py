@@ -132,6 +132,25 @@ class CraftedCapture(unittest.TestCase):
         self.assertEqual((w2w["count"], w2w["min"], w2w["max"], w2w["unpaired_orders"]),
                          (4, min(expected.values()), max(expected.values()), 1))
 
+    def test_a_capture_begun_inside_a_frame_finds_the_next_frame(self):
+        packets = []
+        start = T0
+        md_a = wire.market_data(7, start, 1, md_entries())
+        md_b = wire.market_data(8, start + 1_000, 2, md_entries())
+        # No SYN: the first captured segment starts 20 bytes into md_a.
+        packets.append((start + 2_000, wire.tcp_packet(EXCHANGE_PORT, 40500, 7000,
+                                                       wire.PSH | wire.ACK, md_a[20:] + md_b)))
+        order = wire.new_order(30, start + 5_000, 42, 2, 0, 0, PRICE, 1, start + 1_000)
+        packets.append((start + 6_000, wire.tcp_packet(40500, EXCHANGE_PORT, 3000,
+                                                       wire.PSH | wire.ACK, order)))
+        report = self.analyse(self.data_dir(packets))
+        cap = report["capture"]
+        self.assertEqual(cap["malformed_frames"], 0, cap["malformed"])
+        self.assertEqual(cap["paired"], 1)
+        self.assertEqual(report["latency"]["stages"]["wire_to_wire"]["min"], 4_000)
+        self.assertEqual(list(cap["joined_mid_stream"].values()), [len(md_a) - 20])
+        self.assertTrue(any("began inside" in w for w in report["warnings"]))
+
     def test_if_tsresol_micro_and_binary_give_the_same_times(self):
         packets = []
         valid_session(packets)
