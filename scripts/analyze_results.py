@@ -36,7 +36,7 @@ EXIT_INPUT = 2
 
 ENGINE_STAGES = ("md_wire", "rx_to_decoded", "decoded_to_book", "book_to_decided",
                  "decided_to_sent", "rx_to_sent")
-ALL_STAGES = ENGINE_STAGES + ("tick_to_trade",)
+ALL_STAGES = ENGINE_STAGES + ("wire_to_wire", "tick_to_trade")
 # Engine stages measured between two latency.csv columns: (stage, from, to).
 SPANS = (("rx_to_decoded", "rx_ns", "decoded_ns"), ("decoded_to_book", "decoded_ns", "book_ns"),
          ("book_to_decided", "book_ns", "decided_ns"), ("decided_to_sent", "decided_ns", "sent_ns"),
@@ -56,6 +56,9 @@ PIDSTAT = "monitors/pidstat.txt"
 VMSTAT = "monitors/vmstat.txt"
 HFTCTL = "monitors/hftctl_stats.jsonl"
 MANIFEST = "MANIFEST.sha256"
+CAPTURE_PCAP = "capture/exchange.pcapng"
+CAPTURE_JSON = "capture/capture.json"
+CAPTURE_CLASSIC = "capture/exchange.pcap"  # when editcap could not convert it
 CORE_INPUTS = (LATENCY_CSV, HISTOGRAMS_JSON, STATS_JSON, TICK_CSV, EXCHANGE_JSON)
 
 EXPECTED_FILES = (
@@ -66,6 +69,7 @@ EXPECTED_FILES = (
     LATENCY_CSV, HISTOGRAMS_JSON, STATS_JSON, "session/journal.bin",
     EXCHANGE_JSON, TICK_CSV,
     "logs/hftd.log", "logs/exchange-sim.log",
+    CAPTURE_PCAP, CAPTURE_JSON,
     MANIFEST,
 )
 
@@ -802,6 +806,482 @@ def hftctl_throughput(run):
 
 
 # ---------------------------------------------------------------------------------------------
+# The packet capture: pcapng, TCP reassembly, protocol frames, wire-to-wire
+
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
+MAX_PCAPNG_BLOCK = 64 << 20  # a longer block is corruption, not a packet
+# Frame sizes of docs/protocol.md; MARKET_DATA (1) is 24 + 16 * num_entries.
+FRAME_SIZES = {2: 80, 3: 56, 4: 32, 5: 48, 6: 32, 7: 16, 8: 24}
+FRAME_NAMES = {1: "MARKET_DATA", 2: "EXECUTION_REPORT", 3: "NEW_ORDER", 4: "CANCEL_ORDER",
+               5: "LOGON", 6: "LOGON_RESPONSE", 7: "HEARTBEAT", 8: "LOGOUT"}
+FRAME_HEADER = 16
+FRAME_MAX = 4096
+MD_MAX_ENTRIES = 64
+MAX_MALFORMED_LISTED = 20
+
+
+class CaptureError(Exception):
+    """The capture file cannot be read at all (not pcapng, truncated header)."""
+
+
+def pcapng_packets(f):
+    """(interface link type, capture time in ns, packet bytes) for each packet of a pcapng file.
+
+    Reads Section Header, Interface Description (if_tsresol, if_tsoffset), Enhanced and Simple
+    Packet blocks and the obsolete Packet block; others are skipped. A truncated last block (a
+    capture cut off mid-write) ends the packets quietly; a block that makes no sense raises
+    CaptureError after the packets before it.
+    """
+    import struct
+    endian = "<"
+    interfaces = []  # (link type, ticks per second as (num, den): ns = ticks * num // den, offset)
+    first = True
+    while True:
+        head = f.read(8)
+        if len(head) < 8:
+            if first:
+                raise CaptureError("the file is empty or shorter than a block header")
+            return
+        block_type = struct.unpack("<I", head[:4])[0]
+        if block_type == PCAPNG_SHB:
+            rest = f.read(4)
+            if len(rest) < 4:
+                return
+            magic = struct.unpack("<I", rest)[0]
+            if magic == PCAPNG_BYTE_ORDER_MAGIC:
+                endian = "<"
+            elif magic == 0x4D3C2B1A:
+                endian = ">"
+            else:
+                raise CaptureError("bad byte-order magic in a section header")
+            length = struct.unpack(endian + "I", head[4:8])[0]
+            if length < 28 or length % 4 or length > MAX_PCAPNG_BLOCK:
+                raise CaptureError("section header of impossible length {}".format(length))
+            if len(f.read(length - 12)) < length - 12:
+                return
+            interfaces = []  # interface ids restart in each section
+            first = False
+            continue
+        if first:
+            if head[:4] in PCAP_MAGICS:
+                yield from pcap_packets(f, head)
+                return
+            raise CaptureError("neither pcapng nor pcap (no section header block at the start)")
+        block_type, length = struct.unpack(endian + "II", head)
+        if length < 12 or length % 4 or length > MAX_PCAPNG_BLOCK:
+            raise CaptureError("block of type {} has an impossible length {}".format(
+                block_type, length))
+        body = f.read(length - 8)
+        if len(body) < length - 8:
+            return  # truncated tail: tcpdump was stopped mid-write
+        body = body[:-4]
+        if block_type == 1:  # Interface Description
+            link_type, _, _ = struct.unpack(endian + "HHI", body[:8])
+            num, den, offset = 10 ** 9, 10 ** 6, 0  # default resolution: microseconds
+            pos = 8
+            while pos + 4 <= len(body):
+                code, size = struct.unpack(endian + "HH", body[pos:pos + 4])
+                value = body[pos + 4:pos + 4 + size]
+                if code == 0:
+                    break
+                if code == 9 and size >= 1:  # if_tsresol: 10^-v, or 2^-v with the top bit
+                    v = value[0]
+                    if v & 0x80:
+                        num, den = 10 ** 9, 2 ** (v & 0x7F)
+                    else:
+                        num, den = 10 ** 9, 10 ** v
+                elif code == 14 and size >= 8:  # if_tsoffset: seconds to add
+                    offset = struct.unpack(endian + "q", value[:8])[0]
+                pos += 4 + size + (-size % 4)
+            interfaces.append((link_type, num, den, offset))
+        elif block_type in (6, 2):  # Enhanced Packet, obsolete Packet
+            if block_type == 6:
+                iface, high, low, caplen, _ = struct.unpack(endian + "IIIII", body[:20])
+            else:
+                iface, _, high, low, caplen, _ = struct.unpack(endian + "HHIIII", body[:20])
+            if iface >= len(interfaces):
+                raise CaptureError("a packet names interface {} before its description"
+                                   .format(iface))
+            link_type, num, den, offset = interfaces[iface]
+            ticks = (high << 32) | low
+            ns = ticks * num // den + offset * 10 ** 9
+            yield link_type, ns, body[20:20 + caplen]
+        elif block_type == 3:  # Simple Packet: no timestamp, useless for timing
+            continue
+
+
+# Classic pcap (tcpdump's own output, kept when editcap is missing): magic -> (endian, ns/unit).
+PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": ("<", 1000), b"\xa1\xb2\xc3\xd4": (">", 1000),
+               b"\x4d\x3c\xb2\xa1": ("<", 1), b"\xa1\xb2\x3c\x4d": (">", 1)}
+
+
+def pcap_packets(f, head):
+    import struct
+    endian, unit = PCAP_MAGICS[head[:4]]
+    rest = f.read(16)
+    if len(rest) < 16:
+        raise CaptureError("pcap file shorter than its header")
+    link_type = struct.unpack(endian + "I", rest[12:16])[0] & 0xFFFF
+    while True:
+        record = f.read(16)
+        if len(record) < 16:
+            return
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", record)
+        if caplen > MAX_PCAPNG_BLOCK:
+            raise CaptureError("pcap record of impossible length {}".format(caplen))
+        data = f.read(caplen)
+        if len(data) < caplen:
+            return
+        yield link_type, sec * 10 ** 9 + frac * unit, data
+
+
+def ip_payload(link_type, packet):
+    """(protocol, src, dst, transport bytes) of an IPv4/IPv6 packet, or None."""
+    import struct
+    if link_type == 1:  # Ethernet (Linux loopback too)
+        if len(packet) < 14:
+            return None
+        ether, pos = struct.unpack("!H", packet[12:14])[0], 14
+        while ether in (0x8100, 0x88A8) and len(packet) >= pos + 4:  # VLAN tags
+            ether, pos = struct.unpack("!H", packet[pos + 2:pos + 4])[0], pos + 4
+        ip = packet[pos:] if ether in (0x0800, 0x86DD) else None
+    elif link_type in (0, 108):  # BSD loopback: a 4-byte address family
+        ip = packet[4:]
+    elif link_type in (101, 228, 229):  # raw IP
+        ip = packet
+    elif link_type == 113:  # Linux cooked v1
+        ip = packet[16:]
+    elif link_type == 276:  # Linux cooked v2
+        ip = packet[20:]
+    else:
+        return None
+    if not ip:
+        return None
+    version = ip[0] >> 4
+    if version == 4 and len(ip) >= 20:
+        ihl = (ip[0] & 0x0F) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        if struct.unpack("!H", ip[6:8])[0] & 0x3FFF:
+            return None  # a fragment: loopback never fragments our frames
+        end = min(total, len(ip)) if total else len(ip)  # 0 with TSO: take what is there
+        return ip[9], ip[12:16], ip[16:20], ip[ihl:end]
+    if version == 6 and len(ip) >= 40:
+        length = struct.unpack("!H", ip[4:6])[0]
+        return ip[6], ip[8:24], ip[24:40], ip[40:40 + length]
+    return None
+
+
+def frame_problem(msg_type, length, data):
+    """Why a frame header is malformed per docs/protocol.md, or None. data is the frame."""
+    if length < FRAME_HEADER:
+        return "msg_length {} < 16".format(length)
+    if length > FRAME_MAX:
+        return "msg_length {} > 4096".format(length)
+    if msg_type == 1:
+        if len(data) >= 22:
+            entries = int.from_bytes(data[20:22], "little")
+            if entries > MD_MAX_ENTRIES:
+                return "MARKET_DATA num_entries {} > 64".format(entries)
+            if length != 24 + 16 * entries:
+                return "MARKET_DATA msg_length {} != 24 + 16 * {}".format(length, entries)
+        elif length < 24:
+            return "MARKET_DATA msg_length {} < 24".format(length)
+    elif msg_type in FRAME_SIZES and length != FRAME_SIZES[msg_type]:
+        return "{} msg_length {} != {}".format(
+            FRAME_NAMES[msg_type], length, FRAME_SIZES[msg_type])
+    return None
+
+
+class FrameSink:
+    """The protocol frames found in a capture, and what could not be decoded."""
+
+    def __init__(self):
+        self.md_times = {}   # MARKET_DATA header timestamp -> first capture ns completing it
+        self.orders = []     # (cl_ord_id, md_timestamp, capture ns), in capture order
+        self.frames = {}     # type name -> count
+        self.malformed = []  # {where, offset, reason}
+        self.malformed_count = 0
+
+    def bad(self, where, offset, reason):
+        self.malformed_count += 1
+        if len(self.malformed) < MAX_MALFORMED_LISTED:
+            self.malformed.append({"where": where, "offset": offset, "reason": reason})
+
+    def decode(self, data, ns, where, base):
+        """Decodes whole frames from data; returns the bytes used (stops at a malformed or
+        incomplete frame: then the caller keeps the rest)."""
+        pos = 0
+        while len(data) - pos >= FRAME_HEADER:
+            length = int.from_bytes(data[pos:pos + 2], "little")
+            msg_type = int.from_bytes(data[pos + 2:pos + 4], "little")
+            problem = frame_problem(msg_type, length, data[pos:pos + 22])
+            if problem:
+                self.bad(where, base + pos, problem)
+                return None
+            if len(data) - pos < length:
+                break
+            frame = data[pos:pos + length]
+            name = FRAME_NAMES.get(msg_type, "unknown")
+            self.frames[name] = self.frames.get(name, 0) + 1
+            if msg_type == 1:
+                stamp = int.from_bytes(frame[8:16], "little")
+                if stamp not in self.md_times or ns < self.md_times[stamp]:
+                    self.md_times[stamp] = ns
+            elif msg_type == 3:
+                self.orders.append((int.from_bytes(frame[16:24], "little"),
+                                    int.from_bytes(frame[48:56], "little"), ns))
+            pos += length
+        return pos
+
+
+def frame_start(data):
+    """The first offset from which valid frames run exactly to the end of data, or None.
+
+    Senders write whole frames, so a segment seen first in a capture begun mid-connection
+    most likely ends on a frame boundary even when it starts inside a frame.
+    """
+    for start in range(len(data) - FRAME_HEADER + 1):
+        pos = start
+        while len(data) - pos >= FRAME_HEADER:
+            length = int.from_bytes(data[pos:pos + 2], "little")
+            msg_type = int.from_bytes(data[pos + 2:pos + 4], "little")
+            if msg_type not in FRAME_NAMES or frame_problem(msg_type, length,
+                                                            data[pos:pos + 22]):
+                break
+            pos += length
+        if pos == len(data):
+            return start
+    return None
+
+
+class TcpDirection:
+    """One direction of a TCP connection, reassembled by sequence number."""
+
+    def __init__(self, name):
+        self.name = name
+        self.next = None       # sequence number of the next byte wanted (unwrapped)
+        self.pending = {}      # out-of-order segments: unwrapped seq -> (bytes, ns)
+        self.buffer = b""      # bytes not yet consumed as whole frames
+        self.consumed = 0      # stream offset of buffer[0]
+        self.broken = False    # a malformed frame: the receiver would close the connection
+        self.isn = None
+        self.aligned = True    # False until a capture begun mid-connection finds a frame start
+        self.skipped = 0       # bytes passed over to find that start
+
+    def unwrap(self, seq):
+        if self.next is None:
+            return seq
+        return self.next + ((seq - self.next + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+    def segment(self, seq, syn, payload, ns, sink):
+        if syn:
+            self.isn = seq
+            self.next = seq + 1
+            return
+        if not payload:
+            return
+        if self.next is None:
+            self.isn = seq - 1  # the capture started mid-connection: maybe mid-frame too
+            self.next = seq
+            self.aligned = False
+        start = self.unwrap(seq)
+        self.pending[start] = max(self.pending.get(start, (b"", ns)), (payload, ns),
+                                  key=lambda p: len(p[0]))
+        while True:
+            ready = [s for s in self.pending if s <= self.next]
+            if not ready:
+                break
+            for s in sorted(ready):
+                data, _ = self.pending.pop(s)
+                skip = self.next - s
+                if skip >= len(data):
+                    continue  # a retransmission of bytes already had
+                self.next += len(data) - skip
+                # Frames complete when their last byte is in: now, also behind a filled hole.
+                self.feed(data[skip:], ns, sink)
+
+    def feed(self, data, ns, sink):
+        if self.broken:
+            return
+        if not self.aligned:
+            start = frame_start(data)
+            if start is None:
+                self.skipped += len(data)
+                self.consumed += len(data)
+                return
+            self.aligned = True
+            self.skipped += start
+            self.consumed += start
+            data = data[start:]
+        self.buffer += data
+        used = sink.decode(self.buffer, ns, self.name, self.consumed)
+        if used is None:
+            self.broken = True
+            self.buffer = b""
+            return
+        self.buffer = self.buffer[used:]
+        self.consumed += used
+
+    def gaps(self):
+        """Bytes held back behind a hole in the sequence space (lost by the capture)."""
+        return sum(len(d) for d, _ in self.pending.values())
+
+
+def address(raw):
+    import ipaddress
+    return str(ipaddress.ip_address(bytes(raw)))
+
+
+def read_capture(run, rel):
+    """The frames of the capture file, or None when it is missing or unusable (noted)."""
+    import struct
+    path = run.path(rel)
+    if not os.path.isfile(path):
+        return None
+    sink = FrameSink()
+    flows = {}
+    packets = tcp_segments = udp_datagrams = other = 0
+    first_ns = last_ns = None
+    error = None
+    try:
+        with open(path, "rb") as f:
+            try:
+                for link_type, ns, packet in pcapng_packets(f):
+                    packets += 1
+                    first_ns = ns if first_ns is None else first_ns
+                    last_ns = ns
+                    parsed = ip_payload(link_type, packet)
+                    if parsed is None:
+                        other += 1
+                        continue
+                    proto, src, dst, seg = parsed
+                    if proto == 6 and len(seg) >= 20:
+                        sport, dport, seq = struct.unpack("!HHI", seg[:8])
+                        offset, flags = (seg[12] >> 4) * 4, seg[13]
+                        key = "tcp {}:{} > {}:{}".format(address(src), sport, address(dst),
+                                                         dport)
+                        flow = flows.setdefault(key, TcpDirection(key))
+                        tcp_segments += 1
+                        flow.segment(seq, bool(flags & 0x02), seg[offset:], ns, sink)
+                    elif proto == 17 and len(seg) >= 8:
+                        sport, dport = struct.unpack("!HH", seg[:4])
+                        udp_datagrams += 1
+                        where = "udp {}:{} > {}:{}".format(address(src), sport, address(dst),
+                                                           dport)
+                        data = seg[8:]
+                        used = sink.decode(data, ns, where, 0)
+                        if used is not None and used != len(data):
+                            sink.bad(where, used, "a datagram ends inside a frame")
+                    else:
+                        other += 1
+            except CaptureError as e:
+                error = str(e)
+            except struct.error:
+                error = "a block is shorter than its fields"
+    except OSError as e:
+        run.unusable(rel, "cannot read {}: {}".format(path, e.strerror))
+        return None
+    run.input(rel)["rows"] = packets
+    if error and not packets:
+        run.unusable(rel, error)
+        return None
+    if error:
+        run.warn("{}: read stopped after {} packets: {}".format(rel, packets, error))
+    held = {name: flow.gaps() for name, flow in flows.items() if flow.gaps()}
+    resync = {name: flow.skipped for name, flow in flows.items() if not flow.aligned
+              or flow.skipped}
+    if resync:
+        run.warn("{}: the capture began inside {} TCP connection direction(s); {} bytes before "
+                 "the first whole frame were passed over".format(
+                     rel, len(resync), sum(resync.values())))
+    if held:
+        run.warn("{}: {} TCP direction(s) have a hole in the stream (packets the capture "
+                 "lost): {} bytes after it were not decoded".format(
+                     rel, len(held), sum(held.values())))
+    if sink.malformed_count:
+        first = sink.malformed[0]
+        run.warn("{}: {} malformed protocol frame(s); first in {} at stream offset {}: {} "
+                 "(decoding of that TCP direction stops there)".format(
+                     rel, sink.malformed_count, first["where"], first["offset"],
+                     first["reason"]))
+    return {"sink": sink, "packets": packets, "tcp_segments": tcp_segments,
+            "udp_datagrams": udp_datagrams, "other_packets": other,
+            "tcp_directions": len(flows), "stream_holes": held,
+            "joined_mid_stream": resync, "read_error": error,
+            "first_ns": first_ns, "last_ns": last_ns}
+
+
+def capture_drops(run):
+    """capture/capture.json's counters (written by collect_data.sh from tcpdump's summary)."""
+    obj = run.load_json(CAPTURE_JSON)
+    if obj is None:
+        return None
+    out = {}
+    for key in ("packets_captured", "packets_received_by_filter", "packets_dropped_by_kernel",
+                "packets_dropped_by_interface", "max_packets"):
+        out[key] = as_int(obj.get(key))
+    out["limit_reached"] = obj.get("limit_reached") if isinstance(
+        obj.get("limit_reached"), bool) else None
+    for key in ("interface", "filter"):
+        out[key] = obj.get(key) if isinstance(obj.get(key), str) else None
+    if out["packets_dropped_by_kernel"]:
+        run.warn("the capture lost {} packets in the kernel (tcpdump: dropped by kernel): "
+                 "wire-to-wire misses those orders".format(out["packets_dropped_by_kernel"]))
+    if out["packets_dropped_by_interface"]:
+        run.warn("the capture lost {} packets at the interface".format(
+            out["packets_dropped_by_interface"]))
+    if out["limit_reached"]:
+        run.warn("the capture stopped at its limit of {} packets: later orders have no "
+                 "wire-to-wire time (collect_data.sh --capture-packets)".format(
+                     out["max_packets"]))
+    return out
+
+
+def wire_to_wire(run):
+    """(capture block, wire-to-wire samples, per-order rows) or (None, None, None)."""
+    rel = CAPTURE_PCAP if os.path.isfile(run.path(CAPTURE_PCAP)) or not os.path.isfile(
+        run.path(CAPTURE_CLASSIC)) else CAPTURE_CLASSIC
+    cap = read_capture(run, rel)
+    drops = capture_drops(run)
+    if cap is None:
+        if drops is not None:
+            return {"source": CAPTURE_PCAP, "drops": drops}, None, None
+        return None, None, None
+    sink = cap.pop("sink")
+    rows, samples, unpaired, no_md = [], [], 0, 0
+    for cl_ord_id, md_ts, ns in sink.orders:
+        if md_ts == 0:
+            no_md += 1
+            continue
+        md_ns = sink.md_times.get(md_ts)
+        if md_ns is None:
+            unpaired += 1
+            continue
+        rows.append((cl_ord_id, md_ts, md_ns, ns, ns - md_ns))
+        samples.append(ns - md_ns)
+    if unpaired:
+        run.warn("wire-to-wire: {} NEW_ORDER frames name a MARKET_DATA timestamp that is not in "
+                 "the capture (lost, or sent before the capture started)".format(unpaired))
+    negative = sum(1 for s in samples if s < 0)
+    if negative:
+        run.warn("wire-to-wire: {} orders were captured before their market data (reordered "
+                 "capture timestamps)".format(negative))
+    block = dict(cap, source=rel, frames=dict(sorted(sink.frames.items())),
+                 malformed_frames=sink.malformed_count, malformed=sink.malformed,
+                 orders=len(sink.orders), paired=len(rows), unpaired_orders=unpaired,
+                 orders_without_md_timestamp=no_md, drops=drops)
+    return block, np.array(samples, dtype=np.int64), rows
+
+
+def write_wire_rows(rows, out_dir):
+    path = os.path.join(out_dir, "wire_to_wire.csv")
+    text = "cl_ord_id,md_timestamp_ns,md_capture_ns,order_capture_ns,wire_to_wire_ns\n" + \
+        "".join("{},{},{},{},{}\n".format(*r) for r in rows)
+    write_atomically(path, text)
+
+
+# ---------------------------------------------------------------------------------------------
 # System, logs, manifest
 
 def read_small(run, rel, limit=1 << 20):
@@ -918,7 +1398,7 @@ def build_report(data_dir, verify=True):
         raise InputError("cannot read the data directory {}.\n  Check its permissions or run as "
                          "its owner.".format(data_dir))
     run = Run(data_dir)
-    plot_data = {"samples": {}, "tick_times": None, "cpu": None}
+    plot_data = {"samples": {}, "tick_times": None, "cpu": None, "wire_rows": None}
 
     columns = load_int_csv(run, LATENCY_CSV, LATENCY_COLUMNS)
     histograms = {}
@@ -961,6 +1441,14 @@ def build_report(data_dir, verify=True):
         summary = summarize_exchange_tick(run, exchange_raw)
         if summary is not None:
             stages["tick_to_trade"] = summary
+    capture, wire, wire_rows = wire_to_wire(run)
+    if wire is not None:
+        stages["wire_to_wire"] = summarize_samples(wire)
+        stages["wire_to_wire"].update(
+            source="capture", unpaired_orders=capture["unpaired_orders"],
+            capture_drops=(capture["drops"] or {}).get("packets_dropped_by_kernel"))
+        plot_data["samples"]["wire_to_wire"] = wire
+        plot_data["wire_rows"] = wire_rows
     for summary in stages.values():
         summary.pop("buckets", None)
     order = {s: i for i, s in enumerate(ALL_STAGES)}
@@ -970,6 +1458,13 @@ def build_report(data_dir, verify=True):
     session, trading, engine_rates = (session_and_trading(run, stats) if stats is not None
                                       else (None, None, None))
     exchange = exchange_block(run, exchange_raw) if exchange_raw is not None else None
+    if capture is not None and "orders" in capture:
+        theirs = exchange["orders"] if exchange else None
+        capture["exchange_orders_not_captured"] = None if theirs is None else \
+            theirs - capture["orders"]
+        if capture["exchange_orders_not_captured"]:
+            run.warn("the exchange counted {} orders, the capture holds {}: wire-to-wire "
+                     "covers {} of them".format(theirs, capture["orders"], capture["paired"]))
 
     if not stages and stats is None and exchange is None:
         used = [rel for rel in CORE_INPUTS if os.path.isfile(run.path(rel))]
@@ -1007,6 +1502,7 @@ def build_report(data_dir, verify=True):
         "throughput": {"engine_stats": engine_rates, "hftctl": hftctl_throughput(run)},
         "trading": trading,
         "exchange": exchange,
+        "capture": capture,
         "consistency": consistency_block(trading, exchange),
         "cpu": cpu,
         "threads": thread_summary(run),
@@ -1074,6 +1570,19 @@ def render_text(report, out_dir):
     lines.append("Engine vs exchange: orders {} / {}, fills {} / {}: {}".format(
         fmt(c["orders"]["engine"]), fmt(c["orders"]["exchange"]), fmt(c["fills"]["engine"]),
         fmt(c["fills"]["exchange"]), verdict[c["consistent"]]))
+    cap = report["capture"]
+    if cap:
+        drops = cap.get("drops") or {}
+        if "packets" in cap:
+            lines.append("Capture: {} packets, {} orders, {} paired with their market data, {} "
+                         "unpaired, {} malformed frames; dropped by kernel {}{}".format(
+                             cap["packets"], cap["orders"], cap["paired"],
+                             cap["unpaired_orders"], cap["malformed_frames"],
+                             fmt(drops.get("packets_dropped_by_kernel")),
+                             ", LIMIT REACHED" if drops.get("limit_reached") else ""))
+        else:
+            lines.append("Capture: no usable {}; dropped by kernel {}".format(
+                CAPTURE_PCAP, fmt(drops.get("packets_dropped_by_kernel"))))
     cpu = report["cpu"]
     if cpu:
         lines.append("CPU %busy mean/max: " + "  ".join(
@@ -1118,6 +1627,10 @@ def make_plots(report, plot_data, out_dir):
                                                plot_data["samples"]["tick_to_trade"])))
     if plot_data["cpu"]:
         jobs.append(("cpu_per_core.png", lambda ax: plot_cpu(ax, plot_data["cpu"])))
+    if plot_data["samples"].get("wire_to_wire") is not None and \
+            len(plot_data["samples"]["wire_to_wire"]):
+        jobs.append(("wire_to_wire_vs_tick_to_trade.png",
+                     lambda ax: plot_outside_views(ax, plot_data["samples"], report)))
     for name, draw in jobs:
         fig, ax = plt.subplots(figsize=(9, 4.8))
         try:
@@ -1190,6 +1703,30 @@ def plot_over_time(ax, times, values):
     ax.legend(loc="upper right")
 
 
+def plot_outside_views(ax, samples, report):
+    """Cumulative distributions of the same path seen by the capture, the exchange and hftd."""
+    stages = report["latency"]["stages"]
+    for stage, label, colour in (("wire_to_wire", "wire-to-wire (capture)", "tab:blue"),
+                                 ("tick_to_trade", "tick-to-trade (exchange)", "tab:red"),
+                                 ("rx_to_sent", "rx_to_sent (hftd)", "tab:green")):
+        data = samples.get(stage)
+        # Histogram sources hold buckets, not samples: no exact curve to draw from them.
+        exact = stages.get(stage, {}).get("source") in ("samples", "capture")
+        if data is None or not exact or not len(data):
+            continue
+        ordered = np.sort(np.maximum(np.asarray(data, dtype=np.float64), 1.0))
+        step = max(1, ordered.size // MAX_SCATTER_POINTS)
+        y = np.arange(1, ordered.size + 1) / ordered.size
+        ax.step(ordered[::step], y[::step], where="post", color=colour,
+                label="{} p50 {} ns".format(label, stages[stage]["p50"]))
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Market data to order: capture, exchange and engine views")
+    ax.set_xlabel("latency (ns, log scale)")
+    ax.set_ylabel("fraction of orders")
+    ax.legend(loc="lower right")
+
+
 def plot_cpu(ax, series):
     cores = [c for c in series if c != "all"]
     if len(cores) > 16:
@@ -1236,6 +1773,8 @@ def write_atomically(path, text):
 def write_outputs(report, plot_data, out_dir, plots, json_only):
     try:
         os.makedirs(out_dir, exist_ok=True)
+        if plot_data.get("wire_rows") is not None:
+            write_wire_rows(plot_data["wire_rows"], out_dir)
         if plots and not json_only:
             report["plots"] = make_plots(report, plot_data, out_dir)
         text = render_text(report, out_dir)

@@ -11,6 +11,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly READY_TIMEOUT=30 # seconds for a program to say it is ready
 readonly END_GRACE=30     # seconds past the duration before the session is stopped for it
+readonly CAPTURE_PACKETS_DEFAULT=2000000
+readonly CAPTURE_SNAPLEN=65535 # loopback MTU is 65536: a whole segment of frames, headers and all
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh" || exit 1
 
@@ -26,6 +28,9 @@ records everything into a new data directory (layout: docs/data-format.md):
   session/   hftd's session directory (latency.csv, histograms.json, stats.json, journal.bin)
   exchange/  exchange-sim's statistics and tick-to-trade samples
   logs/      hftd.log, exchange-sim.log (and collect.log: this script's own messages)
+  capture/   exchange.pcapng: tcpdump of the exchange link on lo (the exchange's TCP port
+             and its UDP feed port, nanosecond timestamps), tcpdump.log, and capture.json
+             with tcpdump's counts (packets dropped by the kernel, limit reached)
   MANIFEST.sha256   sha256sum of every file, paths relative to the data directory
 The data directory's path is printed at the start and on the last line.
 
@@ -60,6 +65,10 @@ Options:
                        statistics cover exactly this run; without it a running stack is used
                        as it is and left running
   --no-perf            do not run perf stat (monitors/perf_stat.txt says so)
+  --capture-packets N  stop the capture after N packets (default $CAPTURE_PACKETS_DEFAULT; the
+                       file stays below about N * 400 bytes for this protocol's segments;
+                       each packet keeps at most $CAPTURE_SNAPLEN bytes)
+  --no-capture         do not capture the exchange link (capture/capture.json says so)
   --analyze            run $PYTHON $SCRIPT_DIR/analyze_results.py on the data at the end
   -h, --help           this help
 
@@ -197,6 +206,8 @@ socket_arg=''
 use_perf=1
 restart=0
 analyze=0
+use_capture=1
+capture_packets=$CAPTURE_PACKETS_DEFAULT
 xsim_extra=()
 hftd_extra=()
 duration_set=0
@@ -220,6 +231,13 @@ while [[ $# -gt 0 ]]; do
   --interface) need_value "$@"; interface=$2; shift 2 ;;
   --socket) need_value "$@"; socket_arg=$2; shift 2 ;;
   --no-perf) use_perf=0; shift ;;
+  --no-capture) use_capture=0; shift ;;
+  --capture-packets)
+    need_value "$@"
+    [[ $2 =~ ^[0-9]{1,9}$ ]] && ((10#$2 > 0)) || die_usage "--capture-packets '$2' is not a number of packets from 1 to 999999999"
+    capture_packets=$((10#$2))
+    shift 2
+    ;;
   --restart) restart=1; shift ;;
   --analyze) analyze=1; shift ;;
   -h | --help) usage; exit 0 ;;
@@ -368,7 +386,7 @@ else
   fi
 fi
 datadir=$(cd "$out" && pwd)
-mkdir -p "$datadir"/{system,monitors,session,exchange,logs}
+mkdir -p "$datadir"/{system,monitors,session,exchange,logs,capture}
 collect_log=$datadir/logs/collect.log
 : >"$collect_log"
 
@@ -384,6 +402,8 @@ interrupted=''
 run_started_epoch=$(date +%s)
 socket_tmpdir=''
 hftd_main_pid=''
+capture_pid=''
+capture_filter=''
 
 on_signal() {
   interrupted=$1
@@ -449,6 +469,7 @@ finish() {
   fi
   stop_monitors
   stop_stack
+  stop_capture
   gather
   write_manifest
   [[ -z $socket_tmpdir ]] || rm -rf "$socket_tmpdir"
@@ -564,6 +585,103 @@ write_versions() {
   } >"$f"
 }
 
+# ------------------------------------------------------------------------------ capture
+# The exchange link as the wire sees it, for wire-to-wire tick-to-trade (analyze_results.py)
+# and for Wireshark (docs/wireshark.md). Loopback only: the exchange runs on this host.
+
+# udp_feed_port: the port of exchange-sim's UDP feed (--udp-feed or [server] udp_feed), or ''.
+udp_feed_port() {
+  local i feed=''
+  for ((i = 0; i < ${#xsim_extra[@]}; i++)); do
+    case ${xsim_extra[i]} in
+    --udp-feed) feed=${xsim_extra[i + 1]:-} ;;
+    --udp-feed=*) feed=${xsim_extra[i]#*=} ;;
+    esac
+  done
+  if [[ -z $feed && $mode == systemd ]]; then feed=$(unit_arg hft-exchange-sim.service --udp-feed); fi
+  [[ -n $feed ]] || feed=$(toml_value "$xsim_config" server udp_feed)
+  [[ $feed =~ :([0-9]+)$ ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+  return 0
+}
+
+capture_note() { # MESSAGE: why there is no capture, in capture/capture.json
+  local msg=${1//\"/\'}
+  printf '{"captured": false, "reason": "%s"}\n' "$msg" >"$datadir/capture/capture.json"
+  warn "no capture of the exchange link: $1"
+}
+
+start_capture() { # TCP_PORT
+  local port=$1 udp rc=0 f=$datadir/capture
+  [[ $use_capture -eq 1 ]] || {
+    printf '{"captured": false, "reason": "--no-capture"}\n' >"$f/capture.json"
+    return 0
+  }
+  have tcpdump || {
+    capture_note "tcpdump is not installed (Debian: apt-get install tcpdump; scripts/install-deps.sh)"
+    return 0
+  }
+  udp=$(udp_feed_port)
+  capture_filter="tcp port $port"
+  [[ -z $udp ]] || capture_filter+=" or udp port $udp"
+  log "capturing lo ($capture_filter) into capture/exchange.pcap, at most $capture_packets packets"
+  # --immediate-mode: each packet reaches tcpdump at once, none waits in a ring block at the end.
+  "${pin[@]}" tcpdump -i lo -n --time-stamp-precision=nano --immediate-mode -U \
+    -s "$CAPTURE_SNAPLEN" -c "$capture_packets" -w "$f/exchange.pcap" "$capture_filter" \
+    >"$f/tcpdump.log" 2>&1 &
+  capture_pid=$!
+  wait_for_line "$f/tcpdump.log" '^(tcpdump: )?listening on' "$capture_pid" "$READY_TIMEOUT" || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    stop_pid tcpdump "$capture_pid" INT 5 || true
+    capture_pid=''
+    capture_note "tcpdump did not start: $(tail -n 2 "$f/tcpdump.log" | tr '\n' ' ')(needs root or CAP_NET_RAW)"
+    rm -f "$f/exchange.pcap"
+    return 0
+  fi
+  log "tcpdump (pid $capture_pid) capturing"
+}
+
+stop_capture() {
+  local f=$datadir/capture size last=-1 i captured filtered kernel iface limit=false
+  [[ -n $capture_pid ]] || return 0
+  # The programs are stopped: wait until the last packets are written (the file stops growing).
+  for ((i = 0; i < 100; i++)); do
+    size=$(stat -c %s "$f/exchange.pcap" 2>/dev/null || echo 0)
+    [[ $size != "$last" ]] || break
+    last=$size
+    alive "$capture_pid" || break
+    sleep 0.05
+  done
+  if alive "$capture_pid"; then
+    stop_pid tcpdump "$capture_pid" INT 10 || true
+  else
+    wait "$capture_pid" 2>/dev/null || true # -c reached, or the terminal's Ctrl-C reached it too
+  fi
+  capture_pid=''
+  captured=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$f/tcpdump.log" | tail -n 1)
+  if ((${captured:-0} >= capture_packets)); then
+    limit=true
+    warn "the capture stopped at its limit of $capture_packets packets (--capture-packets)"
+  fi
+  filtered=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$f/tcpdump.log" | tail -n 1)
+  kernel=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$f/tcpdump.log" | tail -n 1)
+  iface=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by interface$/\1/p' "$f/tcpdump.log" | tail -n 1)
+  if have editcap && [[ -s $f/exchange.pcap ]]; then
+    # pcapng keeps the nanosecond resolution as if_tsresol; tcpdump itself writes pcap only.
+    if editcap -F pcapng "$f/exchange.pcap" "$f/exchange.pcapng" 2>>"$f/tcpdump.log"; then
+      rm -f "$f/exchange.pcap"
+    else
+      warn "editcap could not convert capture/exchange.pcap to pcapng: kept as pcap"
+    fi
+  elif [[ -s $f/exchange.pcap ]]; then
+    warn "editcap (wireshark-common) is missing: the capture stays pcap (capture/exchange.pcap)"
+  fi
+  printf '{"captured": true, "tool": "tcpdump", "interface": "lo", "filter": "%s", "snaplen": %d, "max_packets": %d, "limit_reached": %s, "packets_captured": %s, "packets_received_by_filter": %s, "packets_dropped_by_kernel": %s, "packets_dropped_by_interface": %s}\n' \
+    "$capture_filter" "$CAPTURE_SNAPLEN" "$capture_packets" "$limit" "${captured:-null}" \
+    "${filtered:-null}" "${kernel:-null}" "${iface:-null}" >"$f/capture.json"
+  log "capture: ${captured:-?} packets, ${kernel:-?} dropped by the kernel"
+  [[ ${kernel:-0} -eq 0 ]] || warn "the kernel dropped $kernel captured packets: wire-to-wire misses orders"
+}
+
 # ------------------------------------------------------------------------------ the stack
 start_direct_stack() {
   local args rc port log_xsim=$datadir/logs/exchange-sim.log log_hftd=$datadir/logs/hftd.log
@@ -585,6 +703,7 @@ start_direct_stack() {
   esac
   port=$(grep -Eo 'Listening on port [0-9]+' "$log_xsim" | head -n 1 | grep -Eo '[0-9]+$')
   log "exchange-sim (pid $xsim_pid) listening on 127.0.0.1:$port"
+  start_capture "$port"
 
   socket=$datadir/run/control.sock
   mkdir -p "$datadir/run"
@@ -613,11 +732,14 @@ start_direct_stack() {
 }
 
 start_systemd_stack() {
-  local start=$SECONDS status
+  local start=$SECONDS status xport
   socket=${socket_arg:-$(unit_arg hftd.service --socket)}
   socket=${socket:-$(toml_value "$hftd_config" control socket)}
   socket=${socket:-/run/hftd/control.sock}
   record_monitor_offsets
+  xport=$(unit_arg hft-exchange-sim.service --port)
+  xport=${xport:-$(toml_value "$xsim_config" server port)}
+  start_capture "${xport:-9000}" # before the engine connects, so the capture sees it all
   if systemctl is-active --quiet hftd.service && [[ $restart -eq 0 ]]; then
     log "hftd.service is already running: using it (it stays running afterwards)"
     warn "exchange-sim writes its statistics when it stops: exchange/exchange_stats.json will be missing or stale (--restart runs the stack for this run only)"

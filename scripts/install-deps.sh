@@ -14,6 +14,8 @@ packages=(
   xdp-tools openssh-client openssh-server file
   # data collection and benchmarks
   sysstat linux-perf sockperf numactl ethtool
+  # the exchange-link capture (collect_data.sh) and its dissector's tests (tshark, editcap)
+  tcpdump tshark
   # linters the tests run
   shellcheck flake8 clang-format
 )
@@ -35,6 +37,8 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture: no, and without asking.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"

@@ -43,3 +43,6 @@ echo
 echo "data:     $data"
 echo "report:   $data/analysis/report.txt and report.json, plots in $data/analysis/"
 echo "session:  $data/session/ (journal, latency samples, histograms, stats)"
+echo "capture:  $data/capture/exchange.pcapng (wire-to-wire in the report; decode it with"
+echo "          tshark -r $data/capture/exchange.pcapng -X lua_script:$root/tools/wireshark/hft.lua"
+echo "          -o hft.tcp_port:<port in capture/capture.json>, docs/wireshark.md)"

@@ -35,6 +35,7 @@ LAYOUT = (
     "session/journal.bin",
     "exchange/exchange_stats.json", "exchange/tick_to_trade.csv",
     "logs/hftd.log", "logs/exchange-sim.log",
+    "capture/exchange.pcapng", "capture/capture.json", "capture/tcpdump.log",
     "MANIFEST.sha256",
 )
 
@@ -179,6 +180,18 @@ class CollectDataRun(unittest.TestCase):
         with open(self.path("exchange/tick_to_trade.csv")) as f:
             self.assertEqual(f.readline().strip(), "recv_ns,cl_ord_id,symbol_id,tick_to_trade_ns")
 
+    def test_exchange_link_is_captured(self):
+        with open(self.path("capture/capture.json")) as f:
+            capture = json.load(f)
+        self.assertTrue(capture["captured"], capture)
+        self.assertEqual(capture["interface"], "lo")
+        self.assertRegex(capture["filter"], r"^tcp port \d+$")
+        self.assertEqual(capture["packets_dropped_by_kernel"], 0, capture)
+        self.assertFalse(capture["limit_reached"])
+        self.assertGreater(capture["packets_captured"], 0)
+        with open(self.path("capture/exchange.pcapng"), "rb") as f:
+            self.assertEqual(f.read(4), b"\x0a\x0d\x0d\x0a", "pcapng section header")
+
     def test_manifest_verifies(self):
         manifest_check(self, self.data)
 
@@ -200,6 +213,11 @@ class CollectDataRun(unittest.TestCase):
         self.assertGreater(report["latency"]["stages"]["rx_to_sent"]["count"], 0)
         self.assertGreater(report["latency"]["stages"]["tick_to_trade"]["count"], 0)
         self.assertTrue(report["consistency"]["orders"]["equal"], report["consistency"])
+        # Wire-to-wire from the capture: every order the exchange counted, paired.
+        wire = report["latency"]["stages"]["wire_to_wire"]
+        self.assertEqual(wire["count"], report["exchange"]["orders"])
+        self.assertEqual(report["capture"]["unpaired_orders"], 0)
+        self.assertTrue(os.path.isfile(os.path.join(out, "wire_to_wire.csv")))
 
     def test_analysis_suite_accepts_the_directory(self):
         # tests/analysis' check of "a directory really collected" (HFT_REAL_DATA_DIR).
@@ -268,7 +286,8 @@ class CollectDataFailures(unittest.TestCase):
 
     def test_usage_errors_exit_2(self):
         for args in (["--bogus"], ["0"], ["5", "6"], ["5", "--poll-mode", "spin"],
-                     ["5", "--direct", "--cores", "0"]):
+                     ["5", "--direct", "--cores", "0"], ["5", "--capture-packets", "0"],
+                     ["5", "--capture-packets", "many"]):
             result = self.run_script(*args, "--out", os.path.join(self.tmp, "x"))
             self.assertEqual(result.returncode, 2, (args, result.stderr))
             self.assertIn("--help", result.stderr)
