@@ -97,13 +97,15 @@ void SessionRecorder::record(const LatencyRecord& r) {
   std::lock_guard lock(mutex_);
   auto span = [](std::uint64_t from, std::uint64_t to) { return to >= from ? to - from : 0; };
   const bool hasMdWire = r.mdTimestamp != 0 && r.rxNs >= r.mdTimestamp;
-  const std::array<std::uint64_t, kStageCount> v = {
-      hasMdWire ? r.rxNs - r.mdTimestamp : 0,
-      span(r.rxNs, r.decodedNs), span(r.decodedNs, r.bookNs), span(r.bookNs, r.decidedNs),
-      span(r.decidedNs, r.sentNs), span(r.rxNs, r.sentNs)};
+  const std::array<std::uint64_t, kStageCount> v = {hasMdWire ? r.rxNs - r.mdTimestamp : 0,
+                                                    span(r.rxNs, r.decodedNs),
+                                                    span(r.decodedNs, r.bookNs),
+                                                    span(r.bookNs, r.decidedNs),
+                                                    span(r.decidedNs, r.sentNs),
+                                                    span(r.rxNs, r.sentNs)};
   if (!hlogPath_.empty()) {
-    // Intervals follow the orders' own sent times, so a replayed or delayed batch lands in the
-    // second it belongs to; an interval closes when the first order after it arrives, or at close.
+    // Intervals are whole seconds of the orders' sent times (latency.csv's clock); one closes
+    // when the first order of a later second arrives, or at close. A late order joins the open one.
     if (intervalStartNs_ == 0) {
       intervalStartNs_ = r.sentNs - r.sentNs % kIntervalNs;
     } else if (r.sentNs >= intervalStartNs_ + kIntervalNs) {

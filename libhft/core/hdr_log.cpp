@@ -45,8 +45,8 @@ void setBe32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t v) {
 
 // ZigZag then LEB128, at most 9 bytes: the 9th byte carries 8 bits (HdrHistogram's LEB128-64b9B).
 void putZigZag(std::vector<std::uint8_t>& out, std::int64_t value) {
-  std::uint64_t v = (static_cast<std::uint64_t>(value) << 1) ^
-                    static_cast<std::uint64_t>(value >> 63);
+  std::uint64_t v =
+      (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
   for (int i = 0; i < 8; ++i) {
     if ((v >> 7) == 0) {
       out.push_back(static_cast<std::uint8_t>(v));
@@ -118,8 +118,8 @@ std::string base64Encode(const std::vector<std::uint8_t>& bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const std::uint32_t n = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) |
-                            bytes[i + 2];
+    const std::uint32_t n =
+        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];
@@ -170,8 +170,8 @@ bool HdrLogWriter::writeInterval(const char* tag, std::uint64_t startNs, std::ui
   const double start = static_cast<double>(startNs - baseNs_) / 1e9;
   const double length = static_cast<double>(endNs - startNs) / 1e9;
   const double maxMs = static_cast<double>(histogram.max()) / 1e6;
-  return std::fprintf(file_, "Tag=%s,%.3f,%.3f,%.3f,%s\n", tag, start, length, maxMs,
-                      b64.c_str()) > 0;
+  return std::fprintf(file_, "Tag=%s,%.3f,%.3f,%.3f,%s\n", tag, start, length, maxMs, b64.c_str()) >
+         0;
 }
 
 bool HdrLogWriter::flush() { return !file_ || std::fflush(file_) == 0; }

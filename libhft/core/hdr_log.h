@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// HdrHistogram (3 significant digits) and its interval log (.hlog), as the Java HdrHistogram writes.
+// HdrHistogram (3 significant digits) and its .hlog interval log, as Java HdrHistogram writes.
 #pragma once
 
 #include <bit>

@@ -21,8 +21,8 @@ namespace {
 std::uint64_t exactPercentile(std::vector<std::uint64_t> v, double percent) {
   std::sort(v.begin(), v.end());
   const auto milli = static_cast<std::size_t>(percent * 1000.0 + 0.5); // integers: no fp ulp
-  const std::size_t rank = std::clamp<std::size_t>((milli * v.size() + 99'999) / 100'000, 1,
-                                                   v.size());
+  const std::size_t rank =
+      std::clamp<std::size_t>((milli * v.size() + 99'999) / 100'000, 1, v.size());
   return v[rank - 1];
 }
 
@@ -81,9 +81,9 @@ int main(int argc, char** argv) {
     for (std::size_t s = 0; s < kStageCount; ++s) {
       const auto& v = values[s];
       out << "  \"" << kStageNames[s] << "\": {\"count\": " << v.size()
-          << ", \"intervals\": " << seconds[s].size()
-          << ", \"p50\": " << exactPercentile(v, 50) << ", \"p90\": " << exactPercentile(v, 90)
-          << ", \"p99\": " << exactPercentile(v, 99) << ", \"p99_9\": " << exactPercentile(v, 99.9)
+          << ", \"intervals\": " << seconds[s].size() << ", \"p50\": " << exactPercentile(v, 50)
+          << ", \"p90\": " << exactPercentile(v, 90) << ", \"p99\": " << exactPercentile(v, 99)
+          << ", \"p99_9\": " << exactPercentile(v, 99.9)
           << ", \"max\": " << *std::max_element(v.begin(), v.end()) << "}"
           << (s + 1 < kStageCount ? ",\n" : "\n");
     }

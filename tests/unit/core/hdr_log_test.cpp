@@ -14,11 +14,11 @@ std::vector<std::uint8_t> header(std::uint32_t payload) {
   std::vector<std::uint8_t> h = {0x1c, 0x84, 0x93, 0x03};
   for (int s = 24; s >= 0; s -= 8)
     h.push_back(static_cast<std::uint8_t>(payload >> s));
-  const std::uint8_t rest[] = {0, 0, 0, 0,                                    // index offset
-                               0, 0, 0, 3,                                    // digits
-                               0, 0, 0, 0, 0, 0, 0, 1,                        // lowest
-                               0, 0, 0x03, 0x46, 0x30, 0xb8, 0xa0, 0x00,      // 3.6e12
-                               0x3f, 0xf0, 0, 0, 0, 0, 0, 0};                 // 1.0
+  const std::uint8_t rest[] = {0,    0,    0,    0,                            // index offset
+                               0,    0,    0,    3,                            // digits
+                               0,    0,    0,    0,    0,    0,    0,    1,    // lowest
+                               0,    0,    0x03, 0x46, 0x30, 0xb8, 0xa0, 0x00, // 3.6e12
+                               0x3f, 0xf0, 0,    0,    0,    0,    0,    0};   // 1.0
   h.insert(h.end(), std::begin(rest), std::end(rest));
   return h;
 }
@@ -63,8 +63,8 @@ TEST_CASE("HdrHistogram: the compressed form is cookie 0x1c849304, length, zlib 
   REQUIRE(z.size() > 8);
   CHECK(std::vector<std::uint8_t>(z.begin(), z.begin() + 4) ==
         std::vector<std::uint8_t>{0x1c, 0x84, 0x93, 0x04});
-  const std::uint32_t len = (std::uint32_t{z[4]} << 24) | (std::uint32_t{z[5]} << 16) |
-                            (std::uint32_t{z[6]} << 8) | z[7];
+  const std::uint32_t len =
+      (std::uint32_t{z[4]} << 24) | (std::uint32_t{z[5]} << 16) | (std::uint32_t{z[6]} << 8) | z[7];
   CHECK(len == z.size() - 8);
   std::vector<std::uint8_t> back(raw.size() + 16);
   uLongf backLen = back.size();
@@ -82,7 +82,8 @@ TEST_CASE("HdrHistogram: values past one hour are clipped to the highest trackab
 
 TEST_CASE("base64Encode: the RFC 4648 test vectors") {
   auto b = [](const char* s) {
-    return hft::core::base64Encode(std::vector<std::uint8_t>(s, s + std::char_traits<char>::length(s)));
+    return hft::core::base64Encode(
+        std::vector<std::uint8_t>(s, s + std::char_traits<char>::length(s)));
   };
   CHECK(b("") == "");
   CHECK(b("f") == "Zg==");
