@@ -11,7 +11,14 @@ if (!dir) {
   console.error("usage: check_hlog.js SESSION_DIR");
   process.exit(2);
 }
-const read = (name) => fs.readFileSync(path.join(dir, name), "utf8");
+const read = (name) => {
+  try {
+    return fs.readFileSync(path.join(dir, name), "utf8");
+  } catch (e) {
+    console.error(`check_hlog: cannot read ${path.join(dir, name)}: ${e.message}`);
+    process.exit(1);
+  }
+};
 const log = read("latency.hlog");
 const expected = JSON.parse(read("expected.json"));
 const own = JSON.parse(read("histograms.json")).stages;
