@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config cmake clang llvm lld
   libsystemd-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libbpf-dev libxdp-dev
-  libnuma-dev doctest-dev libclang-rt-14-dev
+  libnuma-dev doctest-dev libclang-rt-14-dev zlib1g-dev
   # run and test
   systemd python3 python3-numpy python3-matplotlib iproute2 procps util-linux passwd
   xdp-tools openssh-client openssh-server file
@@ -18,6 +18,8 @@ packages=(
   tcpdump tshark
   # linters the tests run
   shellcheck flake8 clang-format
+  # the .hlog test's reader (hdr-histogram-js, installed by npm ci)
+  nodejs npm
 )
 
 if [ "$(id -u)" -ne 0 ]; then

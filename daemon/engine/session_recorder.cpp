@@ -74,6 +74,11 @@ void SessionRecorder::open(const std::string& directory) {
   journalBuffer_.reserve(1 << 20);
   for (auto& h : histograms_)
     h.reset();
+  for (auto& h : intervals_)
+    h.reset();
+  hlog_.close();
+  hlogPath_ = directory + "/latency.hlog";
+  intervalStartNs_ = 0;
   journalRecords_ = 0;
   writeErrors_ = 0;
 }
@@ -91,13 +96,29 @@ std::string SessionRecorder::directory() const {
 void SessionRecorder::record(const LatencyRecord& r) {
   std::lock_guard lock(mutex_);
   auto span = [](std::uint64_t from, std::uint64_t to) { return to >= from ? to - from : 0; };
-  if (r.mdTimestamp != 0 && r.rxNs >= r.mdTimestamp)
-    histograms_[0].record(r.rxNs - r.mdTimestamp);
-  histograms_[1].record(span(r.rxNs, r.decodedNs));
-  histograms_[2].record(span(r.decodedNs, r.bookNs));
-  histograms_[3].record(span(r.bookNs, r.decidedNs));
-  histograms_[4].record(span(r.decidedNs, r.sentNs));
-  histograms_[5].record(span(r.rxNs, r.sentNs));
+  const bool hasMdWire = r.mdTimestamp != 0 && r.rxNs >= r.mdTimestamp;
+  const std::array<std::uint64_t, kStageCount> v = {hasMdWire ? r.rxNs - r.mdTimestamp : 0,
+                                                    span(r.rxNs, r.decodedNs),
+                                                    span(r.decodedNs, r.bookNs),
+                                                    span(r.bookNs, r.decidedNs),
+                                                    span(r.decidedNs, r.sentNs),
+                                                    span(r.rxNs, r.sentNs)};
+  if (!hlogPath_.empty()) {
+    // Intervals are whole seconds of the orders' sent times (latency.csv's clock); one closes
+    // when the first order of a later second arrives, or at close. A late order joins the open one.
+    if (intervalStartNs_ == 0) {
+      intervalStartNs_ = r.sentNs - r.sentNs % kIntervalNs;
+    } else if (r.sentNs >= intervalStartNs_ + kIntervalNs) {
+      writeIntervalsLocked(intervalStartNs_ + kIntervalNs);
+      intervalStartNs_ = r.sentNs - r.sentNs % kIntervalNs;
+    }
+  }
+  for (std::size_t i = 0; i < kStageCount; ++i) {
+    if (i == 0 && !hasMdWire)
+      continue;
+    histograms_[i].record(v[i]);
+    intervals_[i].record(v[i]);
+  }
   if (latencyFile_ &&
       std::fprintf(latencyFile_, "%lu,%u,%lu,%lu,%lu,%lu,%lu,%lu\n", r.clOrdId, r.symbolId,
                    r.mdTimestamp, r.rxNs, r.decodedNs, r.bookNs, r.decidedNs, r.sentNs) < 0)
@@ -138,6 +159,26 @@ void SessionRecorder::flushLocked() {
   }
   if (latencyFile_ && std::fflush(latencyFile_) != 0)
     ++writeErrors_;
+  if (!hlog_.flush())
+    ++writeErrors_;
+}
+
+void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
+  try {
+    if (!hlog_.isOpen())
+      hlog_.open(hlogPath_, intervalStartNs_);
+    for (std::size_t i = 0; i < kStageCount; ++i) {
+      if (intervals_[i].count() != 0 &&
+          !hlog_.writeInterval(kStageNames[i], intervalStartNs_, endNs, intervals_[i]))
+        ++writeErrors_;
+      intervals_[i].reset();
+    }
+  } catch (const std::exception& e) {
+    ++writeErrors_;
+    spdlog::error("session {}: latency.hlog: {}", directory_, e.what());
+    for (auto& h : intervals_)
+      h.reset();
+  }
 }
 
 std::string SessionRecorder::histogramsJsonLocked() const {
@@ -173,6 +214,12 @@ void SessionRecorder::close(const std::string& statsJson) {
     std::fclose(latencyFile_);
     latencyFile_ = nullptr;
   }
+  if (intervalStartNs_ != 0) {
+    // The last second, written even if the session stopped part-way through it.
+    writeIntervalsLocked(intervalStartNs_ + kIntervalNs);
+  }
+  hlog_.close();
+  hlogPath_.clear();
   writeFileAtomically(directory_ + "/histograms.json", histogramsJsonLocked());
   writeFileAtomically(directory_ + "/stats.json", statsJson);
 }

@@ -13,6 +13,7 @@
 #include "daemon/control/control_target.h"
 #include "daemon/engine/events.h"
 #include "libhft/core/fd.h"
+#include "libhft/core/hdr_log.h"
 #include "libhft/core/histogram.h"
 
 namespace hft::engine {
@@ -58,6 +59,9 @@ public:
 private:
   void flushLocked();
   [[nodiscard]] std::string histogramsJsonLocked() const;
+  void writeIntervalsLocked(std::uint64_t endNs);
+
+  static constexpr std::uint64_t kIntervalNs = 1'000'000'000;
 
   mutable std::mutex mutex_;
   std::string directory_;
@@ -65,6 +69,11 @@ private:
   std::FILE* latencyFile_ = nullptr;
   std::vector<std::byte> journalBuffer_;
   std::array<core::Histogram, kStageCount> histograms_;
+  // latency.hlog: one HdrHistogram per stage for the current second, keyed by sent time.
+  std::string hlogPath_;
+  core::HdrLogWriter hlog_;
+  std::array<core::HdrHistogram, kStageCount> intervals_;
+  std::uint64_t intervalStartNs_ = 0;
   std::uint64_t journalRecords_ = 0;
   std::uint64_t writeErrors_ = 0;
 };
