@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
 
     const report::RunFigures figures{server.counters(), server.matchingCounters(),
                                      server.tickToTrade(), server.samples(),
-                                     static_cast<double>(core::monotonicNs() - started) / 1e9};
+                                     static_cast<double>(core::monotonicNs() - started) / 1e9,
+                                     &server.orderDelays()};
     for (const auto& line : report::summaryLines(figures))
       spdlog::info("{}", line);
     if (!opt.statsFile.empty()) {

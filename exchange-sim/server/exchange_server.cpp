@@ -45,6 +45,10 @@ constexpr std::uint64_t kListenerToken = 0xffff'fff0U;
 constexpr std::uint64_t kTickTimerToken = 0xffff'fff1U;
 constexpr std::uint64_t kHouseTimerToken = 0xffff'fff2U;
 constexpr std::uint64_t kSignalToken = 0xffff'fff3U;
+constexpr std::uint64_t kDelayTimerToken = 0xffff'fff4U;
+// The latency draws get their own stream so that enabling them leaves the market and the fill
+// decisions of a seed unchanged.
+constexpr std::uint64_t kLatencySeedSalt = 0x6c61'7465'6e63'7931ULL;
 
 [[noreturn]] void throwErrno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -112,6 +116,7 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
             return m;
           }(),
           market, *this),
+      orderLatency_(params.orderLatency, params.latencySeed ^ kLatencySeedSalt),
       tickToTrade_(std::make_unique<core::Histogram>()) {
   sessions_.reserve(params_.maxSessions);
   for (std::uint32_t i = 0; i < params_.maxSessions; ++i) {
@@ -235,6 +240,13 @@ void ExchangeServer::listen() {
     throwErrno("signalfd");
   add(signalFd_.get(), kSignalToken);
 
+  if (!params_.orderLatency.zero()) {
+    delayTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!delayTimer_)
+      throwErrno("timerfd_create");
+    add(delayTimer_.get(), kDelayTimerToken);
+  }
+
   if (!params_.udpFeed.empty())
     openUdpFeed();
 
@@ -283,6 +295,8 @@ int ExchangeServer::run() {
       } else if (token == kTickTimerToken) {
         if (tickTimer_)
           onTickTimer();
+      } else if (token == kDelayTimerToken) {
+        onDelayTimer();
       } else if (token == kHouseTimerToken) {
         housekeeping();
       } else if (token == kSignalToken) {
@@ -454,8 +468,18 @@ void ExchangeServer::processFrames(std::uint32_t slot, std::uint64_t rxRealNs) n
     counters_.inboundSeqGaps += s.rxSeq.onSeq(frame.header().seq);
     switch (static_cast<MsgType>(frame.type)) {
     case MsgType::Logon: onLogon(slot, frame.as<protocol::Logon>()); break;
-    case MsgType::NewOrder: onNewOrder(slot, frame.as<protocol::NewOrder>(), rxRealNs); break;
-    case MsgType::CancelOrder: onCancel(slot, frame.as<protocol::CancelOrder>()); break;
+    case MsgType::NewOrder:
+      if (delayTimer_)
+        enqueueDelayed(slot, frame);
+      else
+        onNewOrder(slot, frame.as<protocol::NewOrder>(), rxRealNs);
+      break;
+    case MsgType::CancelOrder:
+      if (delayTimer_)
+        enqueueDelayed(slot, frame);
+      else
+        onCancel(slot, frame.as<protocol::CancelOrder>());
+      break;
     case MsgType::Heartbeat: ++counters_.heartbeatsReceived; break;
     case MsgType::Logout:
       ++counters_.clientLogouts;
@@ -562,6 +586,54 @@ void ExchangeServer::onExecutionReport(std::uint32_t slot,
                 report.leavesQty);
   protocol::ExecutionReport r = report;
   queue(s, r, MsgType::ExecutionReport);
+}
+
+void ExchangeServer::enqueueDelayed(std::uint32_t slot, const protocol::FrameView& frame) noexcept {
+  const Session& s = *sessions_[slot];
+  const std::uint64_t delay = orderLatency_.sample();
+  // Never before the previous request: a short draw must not overtake a long one, so requests
+  // are acted on in the order they arrived (a FIFO link, as a real gateway is).
+  const std::uint64_t release = std::max(nowNs_ + delay, lastReleaseNs_);
+  lastReleaseNs_ = release;
+  orderDelays_.record(release - nowNs_);
+  DelayedRequest r{release, slot, s.generation, static_cast<MsgType>(frame.type), {}, {}};
+  if (r.type == MsgType::NewOrder)
+    r.order = frame.as<protocol::NewOrder>();
+  else
+    r.cancel = frame.as<protocol::CancelOrder>();
+  const bool wasEmpty = delayed_.empty();
+  delayed_.push_back(r);
+  if (wasEmpty)
+    armDelayTimer();
+}
+
+void ExchangeServer::armDelayTimer() noexcept {
+  // Absolute, one-shot: the loop waits in epoll, never sleeps.
+  itimerspec spec{};
+  spec.it_value = toTimespec(delayed_.empty() ? 0 : std::max<std::uint64_t>(delayed_.front().releaseNs, 1));
+  timerfd_settime(delayTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void ExchangeServer::onDelayTimer() noexcept {
+  std::uint64_t expirations = 0;
+  [[maybe_unused]] const ssize_t n = ::read(delayTimer_.get(), &expirations, sizeof(expirations));
+  const std::uint64_t now = core::monotonicNs();
+  while (!delayed_.empty() && delayed_.front().releaseNs <= now) {
+    const DelayedRequest r = delayed_.front();
+    delayed_.pop_front();
+    Session& s = *sessions_[r.slot];
+    // The connection that sent it has gone (its orders were canceled) or is logging out.
+    if (s.generation != r.generation || s.state == State::Free || s.state == State::Closing ||
+        s.closePending)
+      continue;
+    if (r.type == MsgType::NewOrder)
+      onNewOrder(r.slot, r.order, core::realtimeNs()); // tick-to-trade includes the delay
+    else
+      onCancel(r.slot, r.cancel);
+    if (!s.closePending && !s.output.empty())
+      flush(s);
+  }
+  armDelayTimer();
 }
 
 void ExchangeServer::onTickTimer() noexcept {

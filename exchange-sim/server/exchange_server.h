@@ -7,11 +7,13 @@
 
 #include <array>
 #include <cstddef>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "exchange-sim/market/latency_model.h"
 #include "exchange-sim/market/market_model.h"
 #include "exchange-sim/matching/matching_engine.h"
 #include "exchange-sim/server/output_buffer.h"
@@ -44,6 +46,10 @@ struct ServerParams {
   std::string udpInterface;         // multicast: the interface to send from
   std::size_t udpMaxPayload = 1472; // datagram payload bytes (1500 MTU - IPv4 - UDP)
   std::uint32_t udpTtl = 1;         // multicast TTL
+  // Order entry: every NEW_ORDER and CANCEL_ORDER is acted on (and measured for tick-to-trade)
+  // only after this delay, kept in arrival order; zero by default.
+  market::LatencyParams orderLatency;
+  std::uint64_t latencySeed = 1; // --seed; the delays draw from their own stream
 };
 
 // Why a connection ended.
@@ -114,6 +120,7 @@ public:
   }
   [[nodiscard]] const core::Histogram& tickToTrade() const noexcept { return *tickToTrade_; }
   [[nodiscard]] const SampleLog* samples() const noexcept { return samples_.get(); }
+  [[nodiscard]] const market::DelayStats& orderDelays() const noexcept { return orderDelays_; }
 
   void onExecutionReport(std::uint32_t session,
                          const protocol::ExecutionReport& report) noexcept override;
@@ -154,6 +161,10 @@ private:
   void onNewOrder(std::uint32_t slot, const protocol::NewOrder& order,
                   std::uint64_t rxRealNs) noexcept;
   void onCancel(std::uint32_t slot, const protocol::CancelOrder& cancel) noexcept;
+  // Order entry with a delay: queued here, released by the delay timer.
+  void enqueueDelayed(std::uint32_t slot, const protocol::FrameView& frame) noexcept;
+  void onDelayTimer() noexcept;
+  void armDelayTimer() noexcept;
   void onTickTimer() noexcept;
   void onTick() noexcept;
   void publish() noexcept;
@@ -186,6 +197,20 @@ private:
   core::UniqueFd tickTimer_;
   core::UniqueFd houseTimer_;
   core::UniqueFd signalFd_;
+  core::UniqueFd delayTimer_; // only with a nonzero order-entry latency
+
+  struct DelayedRequest {
+    std::uint64_t releaseNs; // monotonic
+    std::uint32_t slot;
+    std::uint32_t generation; // a request of a connection since closed is dropped
+    protocol::MsgType type;   // NewOrder or CancelOrder
+    protocol::NewOrder order;
+    protocol::CancelOrder cancel;
+  };
+  market::LatencyModel orderLatency_;
+  market::DelayStats orderDelays_;
+  std::deque<DelayedRequest> delayed_; // release times never decrease: FIFO is time order
+  std::uint64_t lastReleaseNs_ = 0;
   std::uint16_t port_ = 0;
   std::unique_ptr<core::Histogram> tickToTrade_; // ~60 KB: kept off the object
   std::unique_ptr<SampleLog> samples_;
