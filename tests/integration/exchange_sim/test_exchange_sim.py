@@ -511,6 +511,58 @@ class ExchangeSimTest(unittest.TestCase):
         self.assertEqual(len(timed), sent)
         self.assertTrue(all(int(r.split(",")[3]) >= 0 for r in timed))
 
+    # --- latency model --------------------------------------------------------------------
+
+    def test_order_entry_delay_shows_in_report_timing_and_tick_to_trade(self):
+        stats = self.path("stats.json")
+        delay_ns = 10_000_000
+        x = self.start("--tick-rate", "10", "--stats-file", stats,
+                       "--order-delay-us", str(delay_ns // 1000))
+        c = self.connect(x)
+        orders = 5
+        for i in range(1, orders + 1):
+            md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+            sent = time.monotonic()
+            c.send(hp.NewOrder(i, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                               md.header.timestamp))
+            ack = c.wait_for(lambda m: isinstance(m, hp.ExecutionReport) and m.cl_ord_id == i)
+            # The exchange acts on the order only after the delay: no report can come sooner.
+            self.assertGreaterEqual(time.monotonic() - sent, delay_ns / 1e9)
+            self.assertEqual(ack.exec_type, hp.ExecType.NEW)
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        self.assertEqual(s["tick_to_trade_ns"]["count"], orders)
+        self.assertGreaterEqual(s["tick_to_trade_ns"]["min"], delay_ns)
+        applied = s["order_entry_delay_ns"]
+        self.assertEqual(applied["count"], orders)
+        self.assertEqual(applied["p50"], delay_ns)
+        self.assertEqual(applied["p99"], delay_ns)
+        self.assertRegex(x.log(), r"Order-entry delay applied \(ns\): count 5 mean 10000000 "
+                                  r"p50 10000000 p99 10000000")
+
+    def test_no_delay_by_default_and_the_stats_say_so(self):
+        stats = self.path("stats.json")
+        x = self.start("--tick-rate", "10", "--stats-file", stats)
+        c = self.connect(x)
+        md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+        c.send(hp.NewOrder(1, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                           md.header.timestamp))
+        c.wait_for(lambda m: isinstance(m, hp.ExecutionReport))
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        self.assertEqual(s["order_entry_delay_ns"]["count"], 0)
+
+    def test_bad_latency_settings_exit_2_naming_the_flag(self):
+        r = run_exe("--order-jitter", "gaussian")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--order-jitter", r.stderr)
+        self.assertIn("exponential", r.stderr)
+        r = run_exe("--order-spike-prob", "101")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--order-spike-prob", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
