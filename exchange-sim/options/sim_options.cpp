@@ -154,6 +154,12 @@ const std::array kSettings = {
               o.matching.seed = as<std::uint64_t>(v);
               o.server.latencySeed = as<std::uint64_t>(v);
             }},
+    Setting{"market", "replay_file", "--replay", Kind::String, 0, 0,
+            "play this market-data recording instead of the random walk; \"\" = the walk",
+            [](SimOptions& o, const Value& v) { o.replayFile = std::get<std::string>(v); }},
+    Setting{"market", "replay_speed", "--speed", Kind::Number, 0, 1e6,
+            "replay pacing: 1 = as recorded, N = N times faster, 0 or max = as fast as clients read",
+            [](SimOptions& o, const Value& v) { o.replaySpeed = as<double>(v); }},
     Setting{"orders", "fill_prob", "--fill-prob", Kind::Number, 0, 100,
             "percent chance that a marketable order fills",
             [](SimOptions& o, const Value& v) { o.matching.fillProbPercent = as<double>(v); }},
@@ -195,6 +201,9 @@ const std::array kSettings = {
     Setting{"output", "stats_file", "--stats-file", Kind::String, 0, 0,
             "JSON file of every counter, written at exit",
             [](SimOptions& o, const Value& v) { o.statsFile = std::get<std::string>(v); }},
+    Setting{"output", "record_file", "--record", Kind::String, 0, 0,
+            "write every published MARKET_DATA frame to this recording (for --replay)",
+            [](SimOptions& o, const Value& v) { o.server.recordFile = std::get<std::string>(v); }},
     Setting{"output", "samples_file", "--samples-file", Kind::String, 0, 0,
             "CSV of one row per NEW_ORDER: recv_ns,cl_ord_id,symbol_id,tick_to_trade_ns",
             [](SimOptions& o, const Value& v) { o.server.samplesFile = std::get<std::string>(v); }},
@@ -340,7 +349,10 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
 struct FlagHint {
   std::string_view flag, metavar, example;
 };
-constexpr std::array<FlagHint, 16> kFlagHints = {{
+constexpr std::array<FlagHint, 19> kFlagHints = {{
+    {"--replay", "FILE", "/tmp/md.rec"},
+    {"--speed", "N|max", "1"},
+    {"--record", "FILE", "/tmp/md.rec"},
     {"--order-delay-us", "US", "10000"},
     {"--order-jitter", "KIND", "exponential"},
     {"--order-jitter-us", "US", "500"},
@@ -382,6 +394,8 @@ Value fromFlag(const Setting& s, std::string_view flag, std::string_view text) {
     return Value{n};
   }
   case Kind::Number: {
+    if (flag == "--speed" && text == "max")
+      return Value{0.0};
     double d = 0;
     const auto [p, ec] = std::from_chars(text.data(), end, d);
     if (text.empty() || ec != std::errc() || p != end)

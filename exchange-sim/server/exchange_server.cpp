@@ -23,6 +23,7 @@
 #include <string>
 #include <system_error>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "libhft/core/clock.h"
@@ -131,6 +132,36 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
     samples_ = std::make_unique<SampleLog>(params_.samplesFile, params_.samplesCapacity);
   udpDatagram_.resize(params_.udpMaxPayload);
   udpSendTime_ = std::make_unique<core::Histogram>();
+  if (!params_.recordFile.empty())
+    recorder_ = std::make_unique<protocol::MdRecordingWriter>(params_.recordFile);
+}
+
+ReplayShape checkReplay(const protocol::MdRecordingReader& recording, const std::string& path) {
+  if (recording.size() == 0)
+    throw protocol::MdRecordingError(path + ": the recording holds no MARKET_DATA frames");
+  ReplayShape shape;
+  for (std::size_t i = 0; i < recording.size(); ++i) {
+    const auto& frame = recording[i].frame;
+    const protocol::FrameView view{frame.data(), static_cast<std::uint16_t>(frame.size()),
+                                   static_cast<std::uint16_t>(MsgType::MarketData)};
+    const auto head = view.as<protocol::MarketDataHead>();
+    std::uint32_t bids = 0;
+    for (std::size_t k = 0; k < head.numEntries; ++k)
+      bids += view.mdEntry(k).side == static_cast<std::uint8_t>(protocol::MdSide::Bid) ? 1 : 0;
+    const std::uint32_t asks = head.numEntries - bids;
+    if (i == 0)
+      shape.depth = bids;
+    if (bids != shape.depth || asks != shape.depth || shape.depth == 0)
+      throw protocol::MdRecordingError(
+          fmt::format("{}: record {}: {} bid and {} ask levels; replay needs the same number "
+                      "of levels on both sides of every frame ({} in the first frame)",
+                      path, i + 1, bids, asks, shape.depth));
+    if (head.symbolId == 0 || head.symbolId > 10'000)
+      throw protocol::MdRecordingError(fmt::format(
+          "{}: record {}: symbol_id {} is not within 1..10000", path, i + 1, head.symbolId));
+    shape.symbols = std::max(shape.symbols, head.symbolId);
+  }
+  return shape;
 }
 
 void ExchangeServer::openUdpFeed() {
@@ -256,7 +287,7 @@ void ExchangeServer::listen() {
 
 int ExchangeServer::run() {
   const std::uint64_t start = core::monotonicNs();
-  if (tickTimer_) {
+  if (tickTimer_ && !replay_) {
     // Absolute and periodic: tick k fires at start + k * interval, so the cadence never drifts.
     const std::uint64_t interval = params_.tickIntervalMs * kNsPerMs;
     itimerspec spec{toTimespec(interval), toTimespec(start + interval)};
@@ -274,7 +305,7 @@ int ExchangeServer::run() {
   epoll_event events[kMaxEvents];
   for (;;) {
     int timeout = -1;
-    if (params_.tickIntervalMs == 0 && !shuttingDown_ &&
+    if (params_.tickIntervalMs == 0 && !shuttingDown_ && !replayDone_ &&
         std::any_of(sessions_.begin(), sessions_.end(),
                     [this](const auto& s) { return canTakeMarketData(*s); }))
       timeout = 0; // tick-rate 0: publish again as soon as a session has room
@@ -318,7 +349,7 @@ int ExchangeServer::run() {
           onReadable(slot);
       }
     }
-    if (params_.tickIntervalMs == 0 && !shuttingDown_ &&
+    if (params_.tickIntervalMs == 0 && !shuttingDown_ && !replayDone_ &&
         std::any_of(sessions_.begin(), sessions_.end(),
                     [this](const auto& s) { return canTakeMarketData(*s); }))
       onTick();
@@ -335,6 +366,15 @@ int ExchangeServer::run() {
   closePendingSessions();
   if (samples_)
     samples_->flush();
+  if (recorder_) {
+    try {
+      recorder_->close();
+      spdlog::info("Recorded {} market data frames to {}", recorder_->records(),
+                   params_.recordFile);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   if (udpSocket_) {
     spdlog::info("UDP feed {}: {} market data frames in {} datagrams ({} bytes), {} send errors",
                  params_.udpFeed, counters_.udpFrames, counters_.udpDatagrams, counters_.udpBytes,
@@ -538,6 +578,11 @@ void ExchangeServer::onLogon(std::uint32_t slot, const protocol::Logon& logon) n
   spdlog::info("Logon session_id {} account '{}' from {} heartbeat {} ms", s.sessionId,
                s.account.data(), s.peer.data(), hb);
   queue(s, response, MsgType::LogonResponse);
+  if (replay_ && tickTimer_ && replayStartNs_ == 0) {
+    // The recording starts with the first session, so a client sees it from its first frame.
+    replayStartNs_ = nowNs_;
+    armReplayTimer();
+  }
 }
 
 void ExchangeServer::onNewOrder(std::uint32_t slot, const protocol::NewOrder& order,
@@ -641,13 +686,61 @@ void ExchangeServer::onTickTimer() noexcept {
   if (::read(tickTimer_.get(), &expirations, sizeof(expirations)) != sizeof(expirations) ||
       expirations == 0)
     return;
+  if (replay_) {
+    onTick();
+    armReplayTimer();
+    return;
+  }
   // Late by whole intervals: publish the current state once rather than a burst of stale ticks.
   counters_.ticksMissed += expirations - 1;
   onTick();
 }
 
+bool ExchangeServer::replayStep() noexcept {
+  if (replayNext_ >= replay_->size()) {
+    if (!replayDone_)
+      spdlog::info("Replay finished: {} frames in {} ticks", replay_->size(), counters_.ticks);
+    replayDone_ = true;
+    return false;
+  }
+  // One tick is every frame with the same receive timestamp (one publication of the recorder).
+  const std::uint64_t at = (*replay_)[replayNext_].receiveNs;
+  std::array<protocol::MdEntry, protocol::kMaxMdEntries> entries;
+  while (replayNext_ < replay_->size() && (*replay_)[replayNext_].receiveNs == at) {
+    const auto& frame = (*replay_)[replayNext_].frame;
+    const protocol::FrameView view{frame.data(), static_cast<std::uint16_t>(frame.size()),
+                                   static_cast<std::uint16_t>(MsgType::MarketData)};
+    const auto head = view.as<protocol::MarketDataHead>();
+    for (std::size_t k = 0; k < head.numEntries; ++k)
+      entries[k] = view.mdEntry(k);
+    market_.load(head.symbolId, {entries.data(), head.numEntries});
+    ++replayNext_;
+  }
+  return true;
+}
+
+void ExchangeServer::armReplayTimer() noexcept {
+  if (replayNext_ >= replay_->size()) {
+    [[maybe_unused]] const bool more = replayStep(); // false: logs the end once
+    return;
+  }
+  // Due at the recording's offset from its first frame, divided by the speed; absolute, so
+  // the pacing never drifts.
+  const double offset = static_cast<double>((*replay_)[replayNext_].receiveNs -
+                                            (*replay_)[0].receiveNs) /
+                        replaySpeed_;
+  itimerspec spec{};
+  spec.it_value = toTimespec(std::max<std::uint64_t>(replayStartNs_ + static_cast<std::uint64_t>(offset), 1));
+  timerfd_settime(tickTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
 void ExchangeServer::onTick() noexcept {
-  market_.tick();
+  if (replay_) {
+    if (!replayStep())
+      return;
+  } else {
+    market_.tick();
+  }
   ++counters_.ticks;
   publish();
   matching_.onTick();
@@ -669,6 +762,21 @@ void ExchangeServer::publish() noexcept {
     const std::size_t n = market_.snapshot(id, entries);
     protocol::encodeMarketData(mdBlock_.data() + (id - 1) * mdFrameSize_, 0, 0, id,
                                {entries.data(), n});
+  }
+  if (recorder_) {
+    // Stamped like a feed of its own (seq 1, 2, ...); the sessions restamp their copies.
+    const std::uint64_t now = core::realtimeNs();
+    for (std::uint32_t k = 0; k < symbols; ++k) {
+      std::byte* frame = mdBlock_.data() + k * mdFrameSize_;
+      const std::uint32_t seq = recordSeq_.next();
+      std::memcpy(frame + offsetof(protocol::Header, seq), &seq, sizeof(seq));
+      std::memcpy(frame + offsetof(protocol::Header, timestamp), &now, sizeof(now));
+      if (!recorder_->append(now, {frame, mdFrameSize_})) {
+        spdlog::error("Recording {}: write failed; recording stopped", params_.recordFile);
+        recorder_.reset();
+        break;
+      }
+    }
   }
   if (udpSocket_)
     publishUdp();

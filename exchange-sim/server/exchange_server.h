@@ -21,6 +21,7 @@
 #include "libhft/core/fd.h"
 #include "libhft/core/histogram.h"
 #include "libhft/protocol/codec.h"
+#include "libhft/protocol/md_recording.h"
 #include "libhft/protocol/reassembler.h"
 
 namespace hft::server {
@@ -50,7 +51,17 @@ struct ServerParams {
   // only after this delay, kept in arrival order; zero by default.
   market::LatencyParams orderLatency;
   std::uint64_t latencySeed = 1; // --seed; the delays draw from their own stream
+  std::string recordFile;        // "" = no recording of the published market data
 };
+
+// A recording that can drive the market: frames of symbols 1..symbols, each with 2 * depth
+// entries. Throws protocol::MdRecordingError naming the problem.
+struct ReplayShape {
+  std::uint32_t symbols = 0;
+  std::uint32_t depth = 0;
+};
+[[nodiscard]] ReplayShape checkReplay(const protocol::MdRecordingReader& recording,
+                                      const std::string& path);
 
 // Why a connection ended.
 enum class CloseReason : std::uint8_t {
@@ -121,6 +132,11 @@ public:
   [[nodiscard]] const core::Histogram& tickToTrade() const noexcept { return *tickToTrade_; }
   [[nodiscard]] const SampleLog* samples() const noexcept { return samples_.get(); }
   [[nodiscard]] const market::DelayStats& orderDelays() const noexcept { return orderDelays_; }
+  // Replay instead of the random walk; call before listen(). speed 0 needs tickIntervalMs 0.
+  void setReplay(const protocol::MdRecordingReader* recording, double speed) noexcept {
+    replay_ = recording;
+    replaySpeed_ = speed;
+  }
 
   void onExecutionReport(std::uint32_t session,
                          const protocol::ExecutionReport& report) noexcept override;
@@ -166,6 +182,8 @@ private:
   void onDelayTimer() noexcept;
   void armDelayTimer() noexcept;
   void onTickTimer() noexcept;
+  [[nodiscard]] bool replayStep() noexcept; // loads the next tick's frames; false at the end
+  void armReplayTimer() noexcept;
   void onTick() noexcept;
   void publish() noexcept;
   void publishUdp() noexcept;
@@ -211,6 +229,14 @@ private:
   market::DelayStats orderDelays_;
   std::deque<DelayedRequest> delayed_; // release times never decrease: FIFO is time order
   std::uint64_t lastReleaseNs_ = 0;
+
+  const protocol::MdRecordingReader* replay_ = nullptr;
+  double replaySpeed_ = 1.0;
+  std::size_t replayNext_ = 0;      // the next record to load
+  std::uint64_t replayStartNs_ = 0; // monotonic time of the first replayed tick, 0 = not begun
+  bool replayDone_ = false;
+  std::unique_ptr<protocol::MdRecordingWriter> recorder_;
+  protocol::SeqCounter recordSeq_;
   std::uint16_t port_ = 0;
   std::unique_ptr<core::Histogram> tickToTrade_; // ~60 KB: kept off the object
   std::unique_ptr<SampleLog> samples_;
