@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
 
   // Opened and checked before anything listens: a bad recording fails at once (exit 66).
   std::unique_ptr<protocol::MdRecordingReader> recording;
+  if (!opt.replayFile.empty() && opt.replaySpeed == 0.0 && !opt.server.mdLatency.zero()) {
+    std::fputs("exchange-sim: a market-data delay needs a paced replay: --speed above 0\n", stderr);
+    return options::kExitUsage;
+  }
   if (!opt.replayFile.empty()) {
     try {
       recording = std::make_unique<protocol::MdRecordingReader>(opt.replayFile);
@@ -75,7 +79,7 @@ int main(int argc, char** argv) {
     const report::RunFigures figures{server.counters(), server.matchingCounters(),
                                      server.tickToTrade(), server.samples(),
                                      static_cast<double>(core::monotonicNs() - started) / 1e9,
-                                     &server.orderDelays()};
+                                     &server.orderDelays(), &server.mdDelays()};
     for (const auto& line : report::summaryLines(figures))
       spdlog::info("{}", line);
     if (!opt.statsFile.empty()) {

@@ -198,6 +198,29 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) {
               o.server.orderLatency.spikeNs = as<std::uint64_t>(v) * 1000;
             }},
+    Setting{"latency", "md_delay_us", "--md-delay-us", Kind::Integer, 0, kMaxDelayUs,
+            "constant delay before a tick's market data is published, in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.constantNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "md_jitter", "--md-jitter", Kind::Jitter, 0, 0,
+            "market-data jitter: none, uniform (0..jitter_us) or exponential (mean jitter_us)",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.jitter = *parseJitter(std::get<std::string>(v));
+            }},
+    Setting{"latency", "md_jitter_us", "--md-jitter-us", Kind::Integer, 0, kMaxDelayUs,
+            "market-data jitter size in microseconds (uniform: the maximum; exponential: the mean)",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.jitterNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "md_spike_prob", "--md-spike-prob", Kind::Number, 0, 100,
+            "percent chance that a tick's publication delay also gets a spike",
+            [](SimOptions& o, const Value& v) { o.server.mdLatency.spikePercent = as<double>(v); }},
+    Setting{"latency", "md_spike_us", "--md-spike-us", Kind::Integer, 0, kMaxDelayUs,
+            "size of a market-data spike in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.spikeNs = as<std::uint64_t>(v) * 1000;
+            }},
     Setting{"output", "stats_file", "--stats-file", Kind::String, 0, 0,
             "JSON file of every counter, written at exit",
             [](SimOptions& o, const Value& v) { o.statsFile = std::get<std::string>(v); }},
@@ -349,7 +372,12 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
 struct FlagHint {
   std::string_view flag, metavar, example;
 };
-constexpr std::array<FlagHint, 19> kFlagHints = {{
+constexpr std::array<FlagHint, 24> kFlagHints = {{
+    {"--md-delay-us", "US", "1000"},
+    {"--md-jitter", "KIND", "uniform"},
+    {"--md-jitter-us", "US", "200"},
+    {"--md-spike-prob", "PERCENT", "1"},
+    {"--md-spike-us", "US", "5000"},
     {"--replay", "FILE", "/tmp/md.rec"},
     {"--speed", "N|max", "1"},
     {"--record", "FILE", "/tmp/md.rec"},
@@ -428,6 +456,10 @@ struct Problem {
 Problem findProblem(const SimOptions& o) {
   if (const std::string why = market::MarketModel::validate(o.market); !why.empty())
     return {"market", why.substr(0, why.find(' ')), why}; // each reason starts with its key
+  if (!o.server.mdLatency.zero() && o.server.tickIntervalMs == 0)
+    return {"latency", "md_delay_us",
+            "a market-data delay needs ticks on a timer: set tick_rate_ms (--tick-rate) above 0 "
+            "or the md_* delays to 0"};
   if (o.server.udpFeedOnly && o.server.udpFeed.empty())
     return {"server", "udp_feed_only",
             "udp_feed_only is set but udp_feed is empty: give the feed an address "

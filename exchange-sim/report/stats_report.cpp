@@ -61,6 +61,10 @@ std::vector<std::string> summaryLines(const RunFigures& f) {
     lines.push_back(fmt::format("Order-entry delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
                                 f.orderDelays->count(), f.orderDelays->meanNs(),
                                 f.orderDelays->percentileNs(50), f.orderDelays->percentileNs(99)));
+  if (f.mdDelays != nullptr && f.mdDelays->count() != 0)
+    lines.push_back(fmt::format("Market-data delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
+                                f.mdDelays->count(), f.mdDelays->meanNs(),
+                                f.mdDelays->percentileNs(50), f.mdDelays->percentileNs(99)));
   return lines;
 }
 
@@ -137,6 +141,13 @@ std::string statsJson(const RunFigures& f) {
   w.field("mean", delays ? f.orderDelays->meanNs() : 0.0);
   w.field("p50", delays ? f.orderDelays->percentileNs(50) : 0);
   w.field("p99", delays ? f.orderDelays->percentileNs(99) : 0);
+  w.endObject();
+  w.key("market_data_delay_ns").beginObject();
+  const std::uint64_t mdDelays = f.mdDelays ? f.mdDelays->count() : 0;
+  w.field("count", mdDelays);
+  w.field("mean", mdDelays ? f.mdDelays->meanNs() : 0.0);
+  w.field("p50", mdDelays ? f.mdDelays->percentileNs(50) : 0);
+  w.field("p99", mdDelays ? f.mdDelays->percentileNs(99) : 0);
   w.endObject();
   if (f.samples != nullptr) {
     w.key("samples").beginObject();

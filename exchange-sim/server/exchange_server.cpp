@@ -47,6 +47,7 @@ constexpr std::uint64_t kTickTimerToken = 0xffff'fff1U;
 constexpr std::uint64_t kHouseTimerToken = 0xffff'fff2U;
 constexpr std::uint64_t kSignalToken = 0xffff'fff3U;
 constexpr std::uint64_t kDelayTimerToken = 0xffff'fff4U;
+constexpr std::uint64_t kMdDelayTimerToken = 0xffff'fff5U;
 // The latency draws get their own stream so that enabling them leaves the market and the fill
 // decisions of a seed unchanged.
 constexpr std::uint64_t kLatencySeedSalt = 0x6c61'7465'6e63'7931ULL;
@@ -118,6 +119,7 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
           }(),
           market, *this),
       orderLatency_(params.orderLatency, params.latencySeed ^ kLatencySeedSalt),
+      mdLatency_(params.mdLatency, params.latencySeed ^ kLatencySeedSalt ^ 1),
       tickToTrade_(std::make_unique<core::Histogram>()) {
   sessions_.reserve(params_.maxSessions);
   for (std::uint32_t i = 0; i < params_.maxSessions; ++i) {
@@ -271,6 +273,12 @@ void ExchangeServer::listen() {
     throwErrno("signalfd");
   add(signalFd_.get(), kSignalToken);
 
+  if (!params_.mdLatency.zero()) {
+    mdDelayTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!mdDelayTimer_)
+      throwErrno("timerfd_create");
+    add(mdDelayTimer_.get(), kMdDelayTimerToken);
+  }
   if (!params_.orderLatency.zero()) {
     delayTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
     if (!delayTimer_)
@@ -326,6 +334,8 @@ int ExchangeServer::run() {
       } else if (token == kTickTimerToken) {
         if (tickTimer_)
           onTickTimer();
+      } else if (token == kMdDelayTimerToken) {
+        onMdDelayTimer();
       } else if (token == kDelayTimerToken) {
         onDelayTimer();
       } else if (token == kHouseTimerToken) {
@@ -763,6 +773,51 @@ void ExchangeServer::publish() noexcept {
     protocol::encodeMarketData(mdBlock_.data() + (id - 1) * mdFrameSize_, 0, 0, id,
                                {entries.data(), n});
   }
+  if (mdDelayTimer_) {
+    // Publication delay: this tick's snapshots wait in a FIFO; blocks are reused, not freed.
+    const std::uint64_t release = std::max(nowNs_ + mdLatency_.sample(), lastMdReleaseNs_);
+    lastMdReleaseNs_ = release;
+    mdDelays_.record(release - nowNs_);
+    PendingMd pending{release, {}};
+    if (!freeMdBlocks_.empty()) {
+      pending.block = std::move(freeMdBlocks_.back());
+      freeMdBlocks_.pop_back();
+    }
+    pending.block.assign(mdBlock_.begin(), mdBlock_.end());
+    const bool wasEmpty = pendingMd_.empty();
+    pendingMd_.push_back(std::move(pending));
+    if (wasEmpty)
+      armMdDelayTimer();
+    return;
+  }
+  deliver();
+}
+
+void ExchangeServer::armMdDelayTimer() noexcept {
+  itimerspec spec{};
+  spec.it_value =
+      toTimespec(pendingMd_.empty() ? 0 : std::max<std::uint64_t>(pendingMd_.front().releaseNs, 1));
+  timerfd_settime(mdDelayTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void ExchangeServer::onMdDelayTimer() noexcept {
+  std::uint64_t expirations = 0;
+  [[maybe_unused]] const ssize_t n = ::read(mdDelayTimer_.get(), &expirations, sizeof(expirations));
+  const std::uint64_t now = core::monotonicNs();
+  while (!pendingMd_.empty() && pendingMd_.front().releaseNs <= now) {
+    std::memcpy(mdBlock_.data(), pendingMd_.front().block.data(), mdBlock_.size());
+    freeMdBlocks_.push_back(std::move(pendingMd_.front().block));
+    pendingMd_.pop_front();
+    deliver();
+    for (auto& s : sessions_)
+      if (s->state != State::Free && !s->closePending && !s->output.empty())
+        flush(*s);
+  }
+  armMdDelayTimer();
+}
+
+void ExchangeServer::deliver() noexcept {
+  const std::uint32_t symbols = market_.symbolCount();
   if (recorder_) {
     // Stamped like a feed of its own (seq 1, 2, ...); the sessions restamp their copies.
     const std::uint64_t now = core::realtimeNs();

@@ -50,6 +50,9 @@ struct ServerParams {
   // Order entry: every NEW_ORDER and CANCEL_ORDER is acted on (and measured for tick-to-trade)
   // only after this delay, kept in arrival order; zero by default.
   market::LatencyParams orderLatency;
+  // Market data: each tick's snapshots are published (sent, recorded) only after this delay;
+  // needs tick_rate_ms > 0. The matching engine sees the new ladder at once.
+  market::LatencyParams mdLatency;
   std::uint64_t latencySeed = 1; // --seed; the delays draw from their own stream
   std::string recordFile;        // "" = no recording of the published market data
 };
@@ -132,6 +135,7 @@ public:
   [[nodiscard]] const core::Histogram& tickToTrade() const noexcept { return *tickToTrade_; }
   [[nodiscard]] const SampleLog* samples() const noexcept { return samples_.get(); }
   [[nodiscard]] const market::DelayStats& orderDelays() const noexcept { return orderDelays_; }
+  [[nodiscard]] const market::DelayStats& mdDelays() const noexcept { return mdDelays_; }
   // Replay instead of the random walk; call before listen(). speed 0 needs tickIntervalMs 0.
   void setReplay(const protocol::MdRecordingReader* recording, double speed) noexcept {
     replay_ = recording;
@@ -186,6 +190,9 @@ private:
   void armReplayTimer() noexcept;
   void onTick() noexcept;
   void publish() noexcept;
+  void deliver() noexcept; // sends (and records) the snapshots in mdBlock_
+  void armMdDelayTimer() noexcept;
+  void onMdDelayTimer() noexcept;
   void publishUdp() noexcept;
   void sendDatagram(std::size_t frames) noexcept;
   void openUdpFeed();
@@ -226,6 +233,16 @@ private:
     protocol::CancelOrder cancel;
   };
   market::LatencyModel orderLatency_;
+  market::LatencyModel mdLatency_;
+  market::DelayStats mdDelays_;
+  core::UniqueFd mdDelayTimer_;
+  struct PendingMd {
+    std::uint64_t releaseNs; // monotonic
+    std::vector<std::byte> block;
+  };
+  std::deque<PendingMd> pendingMd_;
+  std::vector<std::vector<std::byte>> freeMdBlocks_; // published blocks, kept for reuse
+  std::uint64_t lastMdReleaseNs_ = 0;
   market::DelayStats orderDelays_;
   std::deque<DelayedRequest> delayed_; // release times never decrease: FIFO is time order
   std::uint64_t lastReleaseNs_ = 0;

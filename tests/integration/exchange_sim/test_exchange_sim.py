@@ -554,6 +554,34 @@ class ExchangeSimTest(unittest.TestCase):
             s = json.load(f)
         self.assertEqual(s["order_entry_delay_ns"]["count"], 0)
 
+    def test_market_data_delay_is_applied_and_reported_in_the_stats(self):
+        stats = self.path("stats.json")
+        delay_ns = 20_000_000
+        x = self.start("--tick-rate", "5", "--stats-file", stats,
+                       "--md-delay-us", str(delay_ns // 1000))
+        c = self.connect(x)
+        sent = 0
+        orders = 3
+        for i in range(1, orders + 1):
+            md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+            c.send(hp.NewOrder(i, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                               md.header.timestamp))
+            c.wait_for(lambda m: isinstance(m, hp.ExecutionReport) and m.cl_ord_id == i)
+            sent += 1
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        applied = s["market_data_delay_ns"]
+        self.assertGreater(applied["count"], 0)
+        self.assertEqual(applied["p50"], delay_ns)
+        self.assertEqual(s["order_entry_delay_ns"]["count"], 0)
+        self.assertRegex(x.log(), r"Market-data delay applied \(ns\): count \d+ mean 20000000")
+
+    def test_market_data_delay_with_tick_rate_0_is_refused(self):
+        r = run_exe("--tick-rate", "0", "--md-delay-us", "100")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("tick_rate_ms", r.stderr)
+
     def test_bad_latency_settings_exit_2_naming_the_flag(self):
         r = run_exe("--order-jitter", "gaussian")
         self.assertEqual(r.returncode, 2)
