@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +16,7 @@
 #include "exchange-sim/server/exchange_server.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/logging.h"
+#include "libhft/protocol/md_recording.h"
 
 int main(int argc, char** argv) {
   using namespace hft;
@@ -23,8 +26,28 @@ int main(int argc, char** argv) {
     std::fputs(cmd.error.c_str(), stderr);
     return cmd.exitCode;
   }
-  const options::SimOptions& opt = cmd.options;
+  options::SimOptions opt = cmd.options;
   core::setupLogging({"exchange-sim", opt.verbose, false});
+
+  // Opened and checked before anything listens: a bad recording fails at once (exit 66).
+  std::unique_ptr<protocol::MdRecordingReader> recording;
+  if (!opt.replayFile.empty() && opt.replaySpeed == 0.0 && !opt.server.mdLatency.zero()) {
+    std::fputs("exchange-sim: a market-data delay needs a paced replay: --speed above 0\n", stderr);
+    return options::kExitUsage;
+  }
+  if (!opt.replayFile.empty()) {
+    try {
+      recording = std::make_unique<protocol::MdRecordingReader>(opt.replayFile);
+      const server::ReplayShape shape = server::checkReplay(*recording, opt.replayFile);
+      opt.market.symbols = shape.symbols;
+      opt.market.depth = shape.depth;
+      // Speed 0: publish as fast as the clients read; otherwise the recording's own clock.
+      opt.server.tickIntervalMs = opt.replaySpeed == 0.0 ? 0 : 1;
+    } catch (const std::exception& e) {
+      spdlog::critical("exchange-sim: --replay: {}", e.what());
+      return options::kExitNoInput;
+    }
+  }
 
   // Blocked before anything else runs: they are read from a signalfd by the event loop.
   sigset_t mask;
@@ -37,7 +60,13 @@ int main(int argc, char** argv) {
     const std::uint64_t started = core::monotonicNs();
     market::MarketModel market(opt.market);
     server::ExchangeServer server(opt.server, market, opt.matching);
+    if (recording)
+      server.setReplay(recording.get(), opt.replaySpeed);
     server.listen();
+    if (recording)
+      spdlog::info("Replaying {}: {} frames, {} symbols, depth {}, speed {}", opt.replayFile,
+                   recording->size(), opt.market.symbols, opt.market.depth,
+                   opt.replaySpeed == 0.0 ? std::string("max") : fmt::format("x{}", opt.replaySpeed));
     spdlog::info("exchange-sim {}: {} symbols, depth {}, tick every {} ms{}, fill probability "
                  "{}%, seed {}{}{}",
                  HFT_VERSION, opt.market.symbols, opt.market.depth, opt.server.tickIntervalMs,
@@ -49,7 +78,8 @@ int main(int argc, char** argv) {
 
     const report::RunFigures figures{server.counters(), server.matchingCounters(),
                                      server.tickToTrade(), server.samples(),
-                                     static_cast<double>(core::monotonicNs() - started) / 1e9};
+                                     static_cast<double>(core::monotonicNs() - started) / 1e9,
+                                     &server.orderDelays(), &server.mdDelays()};
     for (const auto& line : report::summaryLines(figures))
       spdlog::info("{}", line);
     if (!opt.statsFile.empty()) {

@@ -83,4 +83,18 @@ std::size_t MarketModel::snapshot(std::uint32_t symbolId,
   return n;
 }
 
+void MarketModel::load(std::uint32_t symbolId,
+                       std::span<const protocol::MdEntry> entries) noexcept {
+  Ladder& l = ladders_[symbolId - 1];
+  for (const protocol::MdEntry& e : entries) {
+    if (e.level >= l.depth)
+      continue;
+    Level& level = e.side == static_cast<std::uint8_t>(protocol::MdSide::Bid) ? l.bids[e.level]
+                                                                              : l.asks[e.level];
+    level.price = e.price;
+    level.qty = e.qty;
+  }
+  ++ticks_;
+}
+
 } // namespace hft::market

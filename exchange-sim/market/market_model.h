@@ -57,6 +57,10 @@ public:
   // One random-walk step for every symbol, in symbol order.
   void tick() noexcept;
 
+  // Replay: the symbol's ladder becomes the one in these snapshot entries (depth() levels a
+  // side, as checked when the recording was opened); the walk is not used.
+  void load(std::uint32_t symbolId, std::span<const protocol::MdEntry> entries) noexcept;
+
   [[nodiscard]] bool validSymbol(std::uint32_t symbolId) const noexcept {
     return symbolId >= 1 && symbolId <= params_.symbols;
   }

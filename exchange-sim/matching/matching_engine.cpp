@@ -167,6 +167,8 @@ void MatchingEngine::newOrder(std::uint32_t session, const protocol::NewOrder& o
     return;
   }
   ++counters_.rested;
+  // Joins the back of its price level: behind everything displayed there now.
+  o.ahead = static_cast<std::uint32_t>(std::max<std::int64_t>(displayedAt(o), 0));
   book.ids.at(o.clOrdId) = static_cast<std::uint32_t>(book.resting.size());
   book.resting.push_back(o); // within the capacity reserved at start-up
 }
@@ -183,6 +185,16 @@ std::uint32_t MatchingEngine::take(std::uint32_t session, RestingOrder& o,
     const std::int64_t px = levels[i].price;
     if (buy ? px > o.price : px < o.price)
       break;
+    if (!atLevelPrices && o.ahead > 0) {
+      if (px != o.price) {
+        o.ahead = 0; // the market traded through the order's price: its whole queue went
+      } else {
+        // Trading at the order's price meets the queue ahead of it first.
+        const std::uint32_t c = std::min(o.ahead, available[i]);
+        available[i] -= c;
+        o.ahead -= c;
+      }
+    }
     const std::uint32_t q = std::min(o.qty - o.cumQty, available[i]);
     if (q == 0)
       continue;
@@ -216,6 +228,15 @@ std::uint32_t MatchingEngine::take(std::uint32_t session, RestingOrder& o,
   }
   counters_.filledQty += taken;
   return taken;
+}
+
+std::int64_t MatchingEngine::displayedAt(const RestingOrder& o) const noexcept {
+  const market::Ladder& ladder = market_.ladder(o.symbolId);
+  const auto& own = isBuy(o.side) ? ladder.bids : ladder.asks;
+  for (std::uint32_t i = 0; i < ladder.depth; ++i)
+    if (own[i].price == o.price)
+      return own[i].qty;
+  return -1;
 }
 
 void MatchingEngine::removeResting(SessionBook& book, std::size_t index) noexcept {
@@ -260,6 +281,10 @@ void MatchingEngine::onTick() noexcept {
     for (std::size_t i = 0; i < book.resting.size();) {
       RestingOrder& o = book.resting[i];
       const market::Ladder& ladder = market_.ladder(o.symbolId);
+      // Displayed quantity at our price can only shrink from ahead of us (traded or canceled);
+      // what is added joins behind. Not displayed (the market moved away): unchanged.
+      if (const std::int64_t shown = displayedAt(o); shown >= 0)
+        o.ahead = std::min(o.ahead, static_cast<std::uint32_t>(shown));
       const bool through =
           isBuy(o.side) ? ladder.bestAsk() <= o.price : ladder.bestBid() >= o.price;
       const bool firstFill = o.cumQty == 0;

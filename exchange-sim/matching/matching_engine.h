@@ -112,7 +112,12 @@ private:
     std::uint32_t qty;
     std::uint32_t cumQty;
     std::uint8_t side;
+    // Displayed quantity at this price on this side that is ahead of the order in the queue
+    // (docs/exchange-sim.md, "Queue position"): it must trade or be canceled first.
+    std::uint32_t ahead = 0;
   };
+  // The displayed quantity at `price` on the order's own side, or -1 when not displayed.
+  [[nodiscard]] std::int64_t displayedAt(const RestingOrder& o) const noexcept;
 
   struct SessionBook {
     std::vector<RestingOrder> resting; // dense; capacity reserved once

@@ -25,7 +25,16 @@ namespace hft::options {
 
 namespace {
 
-enum class Kind : std::uint8_t { Integer, Number, String, Boolean, StringList, Address, Endpoint };
+enum class Kind : std::uint8_t {
+  Integer,
+  Number,
+  String,
+  Boolean,
+  StringList,
+  Address,
+  Endpoint,
+  Jitter, // a string: none, uniform or exponential
+};
 
 using Value = std::variant<std::uint64_t, double, std::string, bool, std::vector<std::string>>;
 
@@ -50,6 +59,17 @@ template <typename T> T as(const Value& v) {
 }
 
 constexpr double kU32Max = 4294967295.0;
+constexpr double kMaxDelayUs = 10'000'000; // 10 s: market::LatencyModel::kMaxDelayNs
+
+std::optional<market::Jitter> parseJitter(std::string_view text) {
+  if (text == "none")
+    return market::Jitter::None;
+  if (text == "uniform")
+    return market::Jitter::Uniform;
+  if (text == "exponential")
+    return market::Jitter::Exponential;
+  return std::nullopt;
+}
 
 // Every key of conf/exchange-sim.toml; keep the two (and docs/exchange-sim.md) in step.
 const std::array kSettings = {
@@ -132,7 +152,14 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) {
               o.market.seed = as<std::uint64_t>(v);
               o.matching.seed = as<std::uint64_t>(v);
+              o.server.latencySeed = as<std::uint64_t>(v);
             }},
+    Setting{"market", "replay_file", "--replay", Kind::String, 0, 0,
+            "play this market-data recording instead of the random walk; \"\" = the walk",
+            [](SimOptions& o, const Value& v) { o.replayFile = std::get<std::string>(v); }},
+    Setting{"market", "replay_speed", "--speed", Kind::Number, 0, 1e6,
+            "replay pacing: 1 = as recorded, N = N times faster, 0 or max = as fast as clients read",
+            [](SimOptions& o, const Value& v) { o.replaySpeed = as<double>(v); }},
     Setting{"orders", "fill_prob", "--fill-prob", Kind::Number, 0, 100,
             "percent chance that a marketable order fills",
             [](SimOptions& o, const Value& v) { o.matching.fillProbPercent = as<double>(v); }},
@@ -146,9 +173,60 @@ const std::array kSettings = {
     Setting{"orders", "max_open_orders", "", Kind::Integer, 1, 10'000'000,
             "resting orders per session; a DAY order beyond it is rejected (reason 99)",
             [](SimOptions& o, const Value& v) { o.matching.maxOpenOrders = as<std::uint32_t>(v); }},
+    Setting{"latency", "order_delay_us", "--order-delay-us", Kind::Integer, 0, kMaxDelayUs,
+            "constant delay before an order or cancel is acted on, in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.orderLatency.constantNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "order_jitter", "--order-jitter", Kind::Jitter, 0, 0,
+            "order-entry jitter: none, uniform (0..jitter_us) or exponential (mean jitter_us)",
+            [](SimOptions& o, const Value& v) {
+              o.server.orderLatency.jitter = *parseJitter(std::get<std::string>(v));
+            }},
+    Setting{"latency", "order_jitter_us", "--order-jitter-us", Kind::Integer, 0, kMaxDelayUs,
+            "order-entry jitter size in microseconds (uniform: the maximum; exponential: the mean)",
+            [](SimOptions& o, const Value& v) {
+              o.server.orderLatency.jitterNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "order_spike_prob", "--order-spike-prob", Kind::Number, 0, 100,
+            "percent chance that an order's delay also gets a spike",
+            [](SimOptions& o, const Value& v) {
+              o.server.orderLatency.spikePercent = as<double>(v);
+            }},
+    Setting{"latency", "order_spike_us", "--order-spike-us", Kind::Integer, 0, kMaxDelayUs,
+            "size of an order-entry spike in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.orderLatency.spikeNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "md_delay_us", "--md-delay-us", Kind::Integer, 0, kMaxDelayUs,
+            "constant delay before a tick's market data is published, in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.constantNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "md_jitter", "--md-jitter", Kind::Jitter, 0, 0,
+            "market-data jitter: none, uniform (0..jitter_us) or exponential (mean jitter_us)",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.jitter = *parseJitter(std::get<std::string>(v));
+            }},
+    Setting{"latency", "md_jitter_us", "--md-jitter-us", Kind::Integer, 0, kMaxDelayUs,
+            "market-data jitter size in microseconds (uniform: the maximum; exponential: the mean)",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.jitterNs = as<std::uint64_t>(v) * 1000;
+            }},
+    Setting{"latency", "md_spike_prob", "--md-spike-prob", Kind::Number, 0, 100,
+            "percent chance that a tick's publication delay also gets a spike",
+            [](SimOptions& o, const Value& v) { o.server.mdLatency.spikePercent = as<double>(v); }},
+    Setting{"latency", "md_spike_us", "--md-spike-us", Kind::Integer, 0, kMaxDelayUs,
+            "size of a market-data spike in microseconds",
+            [](SimOptions& o, const Value& v) {
+              o.server.mdLatency.spikeNs = as<std::uint64_t>(v) * 1000;
+            }},
     Setting{"output", "stats_file", "--stats-file", Kind::String, 0, 0,
             "JSON file of every counter, written at exit",
             [](SimOptions& o, const Value& v) { o.statsFile = std::get<std::string>(v); }},
+    Setting{"output", "record_file", "--record", Kind::String, 0, 0,
+            "write every published MARKET_DATA frame to this recording (for --replay)",
+            [](SimOptions& o, const Value& v) { o.server.recordFile = std::get<std::string>(v); }},
     Setting{"output", "samples_file", "--samples-file", Kind::String, 0, 0,
             "CSV of one row per NEW_ORDER: recv_ns,cl_ord_id,symbol_id,tick_to_trade_ns",
             [](SimOptions& o, const Value& v) { o.server.samplesFile = std::get<std::string>(v); }},
@@ -160,8 +238,8 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) { o.verbose = std::get<bool>(v); }},
 };
 
-constexpr std::array<std::string_view, 5> kSections = {"server", "market", "orders", "output",
-                                                       "log"};
+constexpr std::array<std::string_view, 6> kSections = {"server", "market",  "orders",
+                                                       "latency", "output", "log"};
 
 std::string rangeText(const Setting& s) {
   if (s.kind == Kind::Number)
@@ -181,6 +259,7 @@ std::string expected(const Setting& s) {
   case Kind::StringList: return "an array of strings, e.g. [\"hft\"]";
   case Kind::Address: return "a numeric IPv4 or IPv6 address, e.g. \"127.0.0.1\"";
   case Kind::Endpoint: return "\"IPV4-ADDRESS:PORT\", e.g. \"239.1.1.1:9001\", or \"\"";
+  case Kind::Jitter: return "one of \"none\", \"uniform\", \"exponential\"";
   }
   return "";
 }
@@ -208,6 +287,8 @@ std::string checkRange(const Setting& s, const Value& v) {
     std::uint16_t port = 0;
     if (!core::parseIpv4Endpoint(std::get<std::string>(v), address, port))
       return "must be " + expected(s);
+  } else if (s.kind == Kind::Jitter && !parseJitter(std::get<std::string>(v))) {
+    return "must be " + expected(s);
   }
   return "";
 }
@@ -263,6 +344,7 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
   case Kind::String:
   case Kind::Address:
   case Kind::Endpoint:
+  case Kind::Jitter:
     if (const auto* str = node.as_string())
       return Value{str->get()};
     return std::nullopt;
@@ -290,7 +372,20 @@ std::optional<Value> fromToml(const Setting& s, const toml::node& node) {
 struct FlagHint {
   std::string_view flag, metavar, example;
 };
-constexpr std::array<FlagHint, 11> kFlagHints = {{
+constexpr std::array<FlagHint, 24> kFlagHints = {{
+    {"--md-delay-us", "US", "1000"},
+    {"--md-jitter", "KIND", "uniform"},
+    {"--md-jitter-us", "US", "200"},
+    {"--md-spike-prob", "PERCENT", "1"},
+    {"--md-spike-us", "US", "5000"},
+    {"--replay", "FILE", "/tmp/md.rec"},
+    {"--speed", "N|max", "1"},
+    {"--record", "FILE", "/tmp/md.rec"},
+    {"--order-delay-us", "US", "10000"},
+    {"--order-jitter", "KIND", "exponential"},
+    {"--order-jitter-us", "US", "500"},
+    {"--order-spike-prob", "PERCENT", "1"},
+    {"--order-spike-us", "US", "5000"},
     {"--udp-feed", "ADDR:PORT", "239.1.1.1:9001"},
     {"--udp-interface", "NAME", "eth0"},
     {"--bind", "ADDR", "127.0.0.1"},
@@ -327,6 +422,8 @@ Value fromFlag(const Setting& s, std::string_view flag, std::string_view text) {
     return Value{n};
   }
   case Kind::Number: {
+    if (flag == "--speed" && text == "max")
+      return Value{0.0};
     double d = 0;
     const auto [p, ec] = std::from_chars(text.data(), end, d);
     if (text.empty() || ec != std::errc() || p != end)
@@ -337,7 +434,8 @@ Value fromFlag(const Setting& s, std::string_view flag, std::string_view text) {
     if (text.empty())
       throw bad("expected a file path");
     return Value{std::string(text)};
-  case Kind::Address: return Value{std::string(text)};
+  case Kind::Address:
+  case Kind::Jitter: return Value{std::string(text)}; // checkRange names the kinds
   case Kind::Endpoint:
     if (text.empty())
       throw bad("expected " + expected(s));
@@ -358,6 +456,10 @@ struct Problem {
 Problem findProblem(const SimOptions& o) {
   if (const std::string why = market::MarketModel::validate(o.market); !why.empty())
     return {"market", why.substr(0, why.find(' ')), why}; // each reason starts with its key
+  if (!o.server.mdLatency.zero() && o.server.tickIntervalMs == 0)
+    return {"latency", "md_delay_us",
+            "a market-data delay needs ticks on a timer: set tick_rate_ms (--tick-rate) above 0 "
+            "or the md_* delays to 0"};
   if (o.server.udpFeedOnly && o.server.udpFeed.empty())
     return {"server", "udp_feed_only",
             "udp_feed_only is set but udp_feed is empty: give the feed an address "
@@ -397,7 +499,7 @@ void applyConfig(SimOptions& options, std::string_view text, const std::string& 
     const std::string_view section = sectionKey.str();
     if (std::find(kSections.begin(), kSections.end(), section) == kSections.end())
       throw ConfigError(fmt::format("{}: unknown section '{}' (known sections: server, market, "
-                                    "orders, output, log)",
+                                    "orders, latency, output, log)",
                                     where(path, sectionKey.source()), section));
     const toml::table* table = sectionNode.as_table();
     if (table == nullptr)

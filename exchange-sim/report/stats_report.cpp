@@ -57,6 +57,14 @@ std::vector<std::string> summaryLines(const RunFigures& f) {
                               "max {}",
                               h.count(), h.min(), h.percentile(50), h.percentile(90),
                               h.percentile(99), h.percentile(99.9), h.max()));
+  if (f.orderDelays != nullptr && f.orderDelays->count() != 0)
+    lines.push_back(fmt::format("Order-entry delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
+                                f.orderDelays->count(), f.orderDelays->meanNs(),
+                                f.orderDelays->percentileNs(50), f.orderDelays->percentileNs(99)));
+  if (f.mdDelays != nullptr && f.mdDelays->count() != 0)
+    lines.push_back(fmt::format("Market-data delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
+                                f.mdDelays->count(), f.mdDelays->meanNs(),
+                                f.mdDelays->percentileNs(50), f.mdDelays->percentileNs(99)));
   return lines;
 }
 
@@ -125,6 +133,21 @@ std::string statsJson(const RunFigures& f) {
   w.field("p99", h.percentile(99));
   w.field("p99_9", h.percentile(99.9));
   w.field("max", h.max());
+  w.endObject();
+  // Always present (count 0 without a delay) so scripts need not test for the key.
+  w.key("order_entry_delay_ns").beginObject();
+  const std::uint64_t delays = f.orderDelays ? f.orderDelays->count() : 0;
+  w.field("count", delays);
+  w.field("mean", delays ? f.orderDelays->meanNs() : 0.0);
+  w.field("p50", delays ? f.orderDelays->percentileNs(50) : 0);
+  w.field("p99", delays ? f.orderDelays->percentileNs(99) : 0);
+  w.endObject();
+  w.key("market_data_delay_ns").beginObject();
+  const std::uint64_t mdDelays = f.mdDelays ? f.mdDelays->count() : 0;
+  w.field("count", mdDelays);
+  w.field("mean", mdDelays ? f.mdDelays->meanNs() : 0.0);
+  w.field("p50", mdDelays ? f.mdDelays->percentileNs(50) : 0);
+  w.field("p99", mdDelays ? f.mdDelays->percentileNs(99) : 0);
   w.endObject();
   if (f.samples != nullptr) {
     w.key("samples").beginObject();

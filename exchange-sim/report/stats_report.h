@@ -18,6 +18,8 @@ struct RunFigures {
   const core::Histogram& tickToTrade;
   const server::SampleLog* samples = nullptr; // nullptr without --samples-file
   double uptimeSec = 0.0;
+  const market::DelayStats* orderDelays = nullptr; // the order-entry delays applied
+  const market::DelayStats* mdDelays = nullptr;    // the market-data delays applied
 };
 
 // Filled orders over accepted orders; 0 when none was accepted.

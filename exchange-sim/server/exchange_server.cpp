@@ -23,6 +23,7 @@
 #include <string>
 #include <system_error>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "libhft/core/clock.h"
@@ -45,6 +46,11 @@ constexpr std::uint64_t kListenerToken = 0xffff'fff0U;
 constexpr std::uint64_t kTickTimerToken = 0xffff'fff1U;
 constexpr std::uint64_t kHouseTimerToken = 0xffff'fff2U;
 constexpr std::uint64_t kSignalToken = 0xffff'fff3U;
+constexpr std::uint64_t kDelayTimerToken = 0xffff'fff4U;
+constexpr std::uint64_t kMdDelayTimerToken = 0xffff'fff5U;
+// The latency draws get their own stream so that enabling them leaves the market and the fill
+// decisions of a seed unchanged.
+constexpr std::uint64_t kLatencySeedSalt = 0x6c61'7465'6e63'7931ULL;
 
 [[noreturn]] void throwErrno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -112,6 +118,8 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
             return m;
           }(),
           market, *this),
+      orderLatency_(params.orderLatency, params.latencySeed ^ kLatencySeedSalt),
+      mdLatency_(params.mdLatency, params.latencySeed ^ kLatencySeedSalt ^ 1),
       tickToTrade_(std::make_unique<core::Histogram>()) {
   sessions_.reserve(params_.maxSessions);
   for (std::uint32_t i = 0; i < params_.maxSessions; ++i) {
@@ -126,6 +134,36 @@ ExchangeServer::ExchangeServer(const ServerParams& params, market::MarketModel& 
     samples_ = std::make_unique<SampleLog>(params_.samplesFile, params_.samplesCapacity);
   udpDatagram_.resize(params_.udpMaxPayload);
   udpSendTime_ = std::make_unique<core::Histogram>();
+  if (!params_.recordFile.empty())
+    recorder_ = std::make_unique<protocol::MdRecordingWriter>(params_.recordFile);
+}
+
+ReplayShape checkReplay(const protocol::MdRecordingReader& recording, const std::string& path) {
+  if (recording.size() == 0)
+    throw protocol::MdRecordingError(path + ": the recording holds no MARKET_DATA frames");
+  ReplayShape shape;
+  for (std::size_t i = 0; i < recording.size(); ++i) {
+    const auto& frame = recording[i].frame;
+    const protocol::FrameView view{frame.data(), static_cast<std::uint16_t>(frame.size()),
+                                   static_cast<std::uint16_t>(MsgType::MarketData)};
+    const auto head = view.as<protocol::MarketDataHead>();
+    std::uint32_t bids = 0;
+    for (std::size_t k = 0; k < head.numEntries; ++k)
+      bids += view.mdEntry(k).side == static_cast<std::uint8_t>(protocol::MdSide::Bid) ? 1 : 0;
+    const std::uint32_t asks = head.numEntries - bids;
+    if (i == 0)
+      shape.depth = bids;
+    if (bids != shape.depth || asks != shape.depth || shape.depth == 0)
+      throw protocol::MdRecordingError(
+          fmt::format("{}: record {}: {} bid and {} ask levels; replay needs the same number "
+                      "of levels on both sides of every frame ({} in the first frame)",
+                      path, i + 1, bids, asks, shape.depth));
+    if (head.symbolId == 0 || head.symbolId > 10'000)
+      throw protocol::MdRecordingError(fmt::format(
+          "{}: record {}: symbol_id {} is not within 1..10000", path, i + 1, head.symbolId));
+    shape.symbols = std::max(shape.symbols, head.symbolId);
+  }
+  return shape;
 }
 
 void ExchangeServer::openUdpFeed() {
@@ -235,6 +273,19 @@ void ExchangeServer::listen() {
     throwErrno("signalfd");
   add(signalFd_.get(), kSignalToken);
 
+  if (!params_.mdLatency.zero()) {
+    mdDelayTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!mdDelayTimer_)
+      throwErrno("timerfd_create");
+    add(mdDelayTimer_.get(), kMdDelayTimerToken);
+  }
+  if (!params_.orderLatency.zero()) {
+    delayTimer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!delayTimer_)
+      throwErrno("timerfd_create");
+    add(delayTimer_.get(), kDelayTimerToken);
+  }
+
   if (!params_.udpFeed.empty())
     openUdpFeed();
 
@@ -244,7 +295,7 @@ void ExchangeServer::listen() {
 
 int ExchangeServer::run() {
   const std::uint64_t start = core::monotonicNs();
-  if (tickTimer_) {
+  if (tickTimer_ && !replay_) {
     // Absolute and periodic: tick k fires at start + k * interval, so the cadence never drifts.
     const std::uint64_t interval = params_.tickIntervalMs * kNsPerMs;
     itimerspec spec{toTimespec(interval), toTimespec(start + interval)};
@@ -262,7 +313,7 @@ int ExchangeServer::run() {
   epoll_event events[kMaxEvents];
   for (;;) {
     int timeout = -1;
-    if (params_.tickIntervalMs == 0 && !shuttingDown_ &&
+    if (params_.tickIntervalMs == 0 && !shuttingDown_ && !replayDone_ &&
         std::any_of(sessions_.begin(), sessions_.end(),
                     [this](const auto& s) { return canTakeMarketData(*s); }))
       timeout = 0; // tick-rate 0: publish again as soon as a session has room
@@ -283,6 +334,10 @@ int ExchangeServer::run() {
       } else if (token == kTickTimerToken) {
         if (tickTimer_)
           onTickTimer();
+      } else if (token == kMdDelayTimerToken) {
+        onMdDelayTimer();
+      } else if (token == kDelayTimerToken) {
+        onDelayTimer();
       } else if (token == kHouseTimerToken) {
         housekeeping();
       } else if (token == kSignalToken) {
@@ -304,7 +359,7 @@ int ExchangeServer::run() {
           onReadable(slot);
       }
     }
-    if (params_.tickIntervalMs == 0 && !shuttingDown_ &&
+    if (params_.tickIntervalMs == 0 && !shuttingDown_ && !replayDone_ &&
         std::any_of(sessions_.begin(), sessions_.end(),
                     [this](const auto& s) { return canTakeMarketData(*s); }))
       onTick();
@@ -321,6 +376,15 @@ int ExchangeServer::run() {
   closePendingSessions();
   if (samples_)
     samples_->flush();
+  if (recorder_) {
+    try {
+      recorder_->close();
+      spdlog::info("Recorded {} market data frames to {}", recorder_->records(),
+                   params_.recordFile);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   if (udpSocket_) {
     spdlog::info("UDP feed {}: {} market data frames in {} datagrams ({} bytes), {} send errors",
                  params_.udpFeed, counters_.udpFrames, counters_.udpDatagrams, counters_.udpBytes,
@@ -454,8 +518,18 @@ void ExchangeServer::processFrames(std::uint32_t slot, std::uint64_t rxRealNs) n
     counters_.inboundSeqGaps += s.rxSeq.onSeq(frame.header().seq);
     switch (static_cast<MsgType>(frame.type)) {
     case MsgType::Logon: onLogon(slot, frame.as<protocol::Logon>()); break;
-    case MsgType::NewOrder: onNewOrder(slot, frame.as<protocol::NewOrder>(), rxRealNs); break;
-    case MsgType::CancelOrder: onCancel(slot, frame.as<protocol::CancelOrder>()); break;
+    case MsgType::NewOrder:
+      if (delayTimer_)
+        enqueueDelayed(slot, frame);
+      else
+        onNewOrder(slot, frame.as<protocol::NewOrder>(), rxRealNs);
+      break;
+    case MsgType::CancelOrder:
+      if (delayTimer_)
+        enqueueDelayed(slot, frame);
+      else
+        onCancel(slot, frame.as<protocol::CancelOrder>());
+      break;
     case MsgType::Heartbeat: ++counters_.heartbeatsReceived; break;
     case MsgType::Logout:
       ++counters_.clientLogouts;
@@ -514,6 +588,11 @@ void ExchangeServer::onLogon(std::uint32_t slot, const protocol::Logon& logon) n
   spdlog::info("Logon session_id {} account '{}' from {} heartbeat {} ms", s.sessionId,
                s.account.data(), s.peer.data(), hb);
   queue(s, response, MsgType::LogonResponse);
+  if (replay_ && tickTimer_ && replayStartNs_ == 0) {
+    // The recording starts with the first session, so a client sees it from its first frame.
+    replayStartNs_ = nowNs_;
+    armReplayTimer();
+  }
 }
 
 void ExchangeServer::onNewOrder(std::uint32_t slot, const protocol::NewOrder& order,
@@ -564,18 +643,114 @@ void ExchangeServer::onExecutionReport(std::uint32_t slot,
   queue(s, r, MsgType::ExecutionReport);
 }
 
+void ExchangeServer::enqueueDelayed(std::uint32_t slot, const protocol::FrameView& frame) noexcept {
+  const Session& s = *sessions_[slot];
+  const std::uint64_t delay = orderLatency_.sample();
+  // Never before the previous request: a short draw must not overtake a long one, so requests
+  // are acted on in the order they arrived (a FIFO link, as a real gateway is).
+  const std::uint64_t release = std::max(nowNs_ + delay, lastReleaseNs_);
+  lastReleaseNs_ = release;
+  orderDelays_.record(release - nowNs_);
+  DelayedRequest r{release, slot, s.generation, static_cast<MsgType>(frame.type), {}, {}};
+  if (r.type == MsgType::NewOrder)
+    r.order = frame.as<protocol::NewOrder>();
+  else
+    r.cancel = frame.as<protocol::CancelOrder>();
+  const bool wasEmpty = delayed_.empty();
+  delayed_.push_back(r);
+  if (wasEmpty)
+    armDelayTimer();
+}
+
+void ExchangeServer::armDelayTimer() noexcept {
+  // Absolute, one-shot: the loop waits in epoll, never sleeps.
+  itimerspec spec{};
+  spec.it_value = toTimespec(delayed_.empty() ? 0 : std::max<std::uint64_t>(delayed_.front().releaseNs, 1));
+  timerfd_settime(delayTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void ExchangeServer::onDelayTimer() noexcept {
+  std::uint64_t expirations = 0;
+  [[maybe_unused]] const ssize_t n = ::read(delayTimer_.get(), &expirations, sizeof(expirations));
+  const std::uint64_t now = core::monotonicNs();
+  while (!delayed_.empty() && delayed_.front().releaseNs <= now) {
+    const DelayedRequest r = delayed_.front();
+    delayed_.pop_front();
+    Session& s = *sessions_[r.slot];
+    // The connection that sent it has gone (its orders were canceled) or is logging out.
+    if (s.generation != r.generation || s.state == State::Free || s.state == State::Closing ||
+        s.closePending)
+      continue;
+    if (r.type == MsgType::NewOrder)
+      onNewOrder(r.slot, r.order, core::realtimeNs()); // tick-to-trade includes the delay
+    else
+      onCancel(r.slot, r.cancel);
+    if (!s.closePending && !s.output.empty())
+      flush(s);
+  }
+  armDelayTimer();
+}
+
 void ExchangeServer::onTickTimer() noexcept {
   std::uint64_t expirations = 0;
   if (::read(tickTimer_.get(), &expirations, sizeof(expirations)) != sizeof(expirations) ||
       expirations == 0)
     return;
+  if (replay_) {
+    onTick();
+    armReplayTimer();
+    return;
+  }
   // Late by whole intervals: publish the current state once rather than a burst of stale ticks.
   counters_.ticksMissed += expirations - 1;
   onTick();
 }
 
+bool ExchangeServer::replayStep() noexcept {
+  if (replayNext_ >= replay_->size()) {
+    if (!replayDone_)
+      spdlog::info("Replay finished: {} frames in {} ticks", replay_->size(), counters_.ticks);
+    replayDone_ = true;
+    return false;
+  }
+  // One tick is every frame with the same receive timestamp (one publication of the recorder).
+  const std::uint64_t at = (*replay_)[replayNext_].receiveNs;
+  std::array<protocol::MdEntry, protocol::kMaxMdEntries> entries;
+  while (replayNext_ < replay_->size() && (*replay_)[replayNext_].receiveNs == at) {
+    const auto& frame = (*replay_)[replayNext_].frame;
+    const protocol::FrameView view{frame.data(), static_cast<std::uint16_t>(frame.size()),
+                                   static_cast<std::uint16_t>(MsgType::MarketData)};
+    const auto head = view.as<protocol::MarketDataHead>();
+    for (std::size_t k = 0; k < head.numEntries; ++k)
+      entries[k] = view.mdEntry(k);
+    market_.load(head.symbolId, {entries.data(), head.numEntries});
+    ++replayNext_;
+  }
+  return true;
+}
+
+void ExchangeServer::armReplayTimer() noexcept {
+  if (replayNext_ >= replay_->size()) {
+    [[maybe_unused]] const bool more = replayStep(); // false: logs the end once
+    return;
+  }
+  // Due at the recording's offset from its first frame, divided by the speed; absolute, so
+  // the pacing never drifts.
+  const double offset = static_cast<double>((*replay_)[replayNext_].receiveNs -
+                                            (*replay_)[0].receiveNs) /
+                        replaySpeed_;
+  itimerspec spec{};
+  spec.it_value = toTimespec(std::max<std::uint64_t>(replayStartNs_ + static_cast<std::uint64_t>(offset), 1));
+  timerfd_settime(tickTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
 void ExchangeServer::onTick() noexcept {
-  market_.tick();
+  if (replay_) {
+    if (!replayStep())
+      return;
+  } else {
+    market_.tick();
+  }
   ++counters_.ticks;
   publish();
   matching_.onTick();
@@ -597,6 +772,66 @@ void ExchangeServer::publish() noexcept {
     const std::size_t n = market_.snapshot(id, entries);
     protocol::encodeMarketData(mdBlock_.data() + (id - 1) * mdFrameSize_, 0, 0, id,
                                {entries.data(), n});
+  }
+  if (mdDelayTimer_) {
+    // Publication delay: this tick's snapshots wait in a FIFO; blocks are reused, not freed.
+    const std::uint64_t release = std::max(nowNs_ + mdLatency_.sample(), lastMdReleaseNs_);
+    lastMdReleaseNs_ = release;
+    mdDelays_.record(release - nowNs_);
+    PendingMd pending{release, {}};
+    if (!freeMdBlocks_.empty()) {
+      pending.block = std::move(freeMdBlocks_.back());
+      freeMdBlocks_.pop_back();
+    }
+    pending.block.assign(mdBlock_.begin(), mdBlock_.end());
+    const bool wasEmpty = pendingMd_.empty();
+    pendingMd_.push_back(std::move(pending));
+    if (wasEmpty)
+      armMdDelayTimer();
+    return;
+  }
+  deliver();
+}
+
+void ExchangeServer::armMdDelayTimer() noexcept {
+  itimerspec spec{};
+  spec.it_value =
+      toTimespec(pendingMd_.empty() ? 0 : std::max<std::uint64_t>(pendingMd_.front().releaseNs, 1));
+  timerfd_settime(mdDelayTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void ExchangeServer::onMdDelayTimer() noexcept {
+  std::uint64_t expirations = 0;
+  [[maybe_unused]] const ssize_t n = ::read(mdDelayTimer_.get(), &expirations, sizeof(expirations));
+  const std::uint64_t now = core::monotonicNs();
+  while (!pendingMd_.empty() && pendingMd_.front().releaseNs <= now) {
+    std::memcpy(mdBlock_.data(), pendingMd_.front().block.data(), mdBlock_.size());
+    freeMdBlocks_.push_back(std::move(pendingMd_.front().block));
+    pendingMd_.pop_front();
+    deliver();
+    for (auto& s : sessions_)
+      if (s->state != State::Free && !s->closePending && !s->output.empty())
+        flush(*s);
+  }
+  armMdDelayTimer();
+}
+
+void ExchangeServer::deliver() noexcept {
+  const std::uint32_t symbols = market_.symbolCount();
+  if (recorder_) {
+    // Stamped like a feed of its own (seq 1, 2, ...); the sessions restamp their copies.
+    const std::uint64_t now = core::realtimeNs();
+    for (std::uint32_t k = 0; k < symbols; ++k) {
+      std::byte* frame = mdBlock_.data() + k * mdFrameSize_;
+      const std::uint32_t seq = recordSeq_.next();
+      std::memcpy(frame + offsetof(protocol::Header, seq), &seq, sizeof(seq));
+      std::memcpy(frame + offsetof(protocol::Header, timestamp), &now, sizeof(now));
+      if (!recorder_->append(now, {frame, mdFrameSize_})) {
+        spdlog::error("Recording {}: write failed; recording stopped", params_.recordFile);
+        recorder_.reset();
+        break;
+      }
+    }
   }
   if (udpSocket_)
     publishUdp();

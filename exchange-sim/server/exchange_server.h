@@ -7,11 +7,13 @@
 
 #include <array>
 #include <cstddef>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "exchange-sim/market/latency_model.h"
 #include "exchange-sim/market/market_model.h"
 #include "exchange-sim/matching/matching_engine.h"
 #include "exchange-sim/server/output_buffer.h"
@@ -19,6 +21,7 @@
 #include "libhft/core/fd.h"
 #include "libhft/core/histogram.h"
 #include "libhft/protocol/codec.h"
+#include "libhft/protocol/md_recording.h"
 #include "libhft/protocol/reassembler.h"
 
 namespace hft::server {
@@ -44,7 +47,24 @@ struct ServerParams {
   std::string udpInterface;         // multicast: the interface to send from
   std::size_t udpMaxPayload = 1472; // datagram payload bytes (1500 MTU - IPv4 - UDP)
   std::uint32_t udpTtl = 1;         // multicast TTL
+  // Order entry: every NEW_ORDER and CANCEL_ORDER is acted on (and measured for tick-to-trade)
+  // only after this delay, kept in arrival order; zero by default.
+  market::LatencyParams orderLatency;
+  // Market data: each tick's snapshots are published (sent, recorded) only after this delay;
+  // needs tick_rate_ms > 0. The matching engine sees the new ladder at once.
+  market::LatencyParams mdLatency;
+  std::uint64_t latencySeed = 1; // --seed; the delays draw from their own stream
+  std::string recordFile;        // "" = no recording of the published market data
 };
+
+// A recording that can drive the market: frames of symbols 1..symbols, each with 2 * depth
+// entries. Throws protocol::MdRecordingError naming the problem.
+struct ReplayShape {
+  std::uint32_t symbols = 0;
+  std::uint32_t depth = 0;
+};
+[[nodiscard]] ReplayShape checkReplay(const protocol::MdRecordingReader& recording,
+                                      const std::string& path);
 
 // Why a connection ended.
 enum class CloseReason : std::uint8_t {
@@ -114,6 +134,13 @@ public:
   }
   [[nodiscard]] const core::Histogram& tickToTrade() const noexcept { return *tickToTrade_; }
   [[nodiscard]] const SampleLog* samples() const noexcept { return samples_.get(); }
+  [[nodiscard]] const market::DelayStats& orderDelays() const noexcept { return orderDelays_; }
+  [[nodiscard]] const market::DelayStats& mdDelays() const noexcept { return mdDelays_; }
+  // Replay instead of the random walk; call before listen(). speed 0 needs tickIntervalMs 0.
+  void setReplay(const protocol::MdRecordingReader* recording, double speed) noexcept {
+    replay_ = recording;
+    replaySpeed_ = speed;
+  }
 
   void onExecutionReport(std::uint32_t session,
                          const protocol::ExecutionReport& report) noexcept override;
@@ -154,9 +181,18 @@ private:
   void onNewOrder(std::uint32_t slot, const protocol::NewOrder& order,
                   std::uint64_t rxRealNs) noexcept;
   void onCancel(std::uint32_t slot, const protocol::CancelOrder& cancel) noexcept;
+  // Order entry with a delay: queued here, released by the delay timer.
+  void enqueueDelayed(std::uint32_t slot, const protocol::FrameView& frame) noexcept;
+  void onDelayTimer() noexcept;
+  void armDelayTimer() noexcept;
   void onTickTimer() noexcept;
+  [[nodiscard]] bool replayStep() noexcept; // loads the next tick's frames; false at the end
+  void armReplayTimer() noexcept;
   void onTick() noexcept;
   void publish() noexcept;
+  void deliver() noexcept; // sends (and records) the snapshots in mdBlock_
+  void armMdDelayTimer() noexcept;
+  void onMdDelayTimer() noexcept;
   void publishUdp() noexcept;
   void sendDatagram(std::size_t frames) noexcept;
   void openUdpFeed();
@@ -186,6 +222,38 @@ private:
   core::UniqueFd tickTimer_;
   core::UniqueFd houseTimer_;
   core::UniqueFd signalFd_;
+  core::UniqueFd delayTimer_; // only with a nonzero order-entry latency
+
+  struct DelayedRequest {
+    std::uint64_t releaseNs; // monotonic
+    std::uint32_t slot;
+    std::uint32_t generation; // a request of a connection since closed is dropped
+    protocol::MsgType type;   // NewOrder or CancelOrder
+    protocol::NewOrder order;
+    protocol::CancelOrder cancel;
+  };
+  market::LatencyModel orderLatency_;
+  market::LatencyModel mdLatency_;
+  market::DelayStats mdDelays_;
+  core::UniqueFd mdDelayTimer_;
+  struct PendingMd {
+    std::uint64_t releaseNs; // monotonic
+    std::vector<std::byte> block;
+  };
+  std::deque<PendingMd> pendingMd_;
+  std::vector<std::vector<std::byte>> freeMdBlocks_; // published blocks, kept for reuse
+  std::uint64_t lastMdReleaseNs_ = 0;
+  market::DelayStats orderDelays_;
+  std::deque<DelayedRequest> delayed_; // release times never decrease: FIFO is time order
+  std::uint64_t lastReleaseNs_ = 0;
+
+  const protocol::MdRecordingReader* replay_ = nullptr;
+  double replaySpeed_ = 1.0;
+  std::size_t replayNext_ = 0;      // the next record to load
+  std::uint64_t replayStartNs_ = 0; // monotonic time of the first replayed tick, 0 = not begun
+  bool replayDone_ = false;
+  std::unique_ptr<protocol::MdRecordingWriter> recorder_;
+  protocol::SeqCounter recordSeq_;
   std::uint16_t port_ = 0;
   std::unique_ptr<core::Histogram> tickToTrade_; // ~60 KB: kept off the object
   std::unique_ptr<SampleLog> samples_;

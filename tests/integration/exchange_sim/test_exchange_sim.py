@@ -511,6 +511,164 @@ class ExchangeSimTest(unittest.TestCase):
         self.assertEqual(len(timed), sent)
         self.assertTrue(all(int(r.split(",")[3]) >= 0 for r in timed))
 
+    # --- latency model --------------------------------------------------------------------
+
+    def test_order_entry_delay_shows_in_report_timing_and_tick_to_trade(self):
+        stats = self.path("stats.json")
+        delay_ns = 10_000_000
+        x = self.start("--tick-rate", "10", "--stats-file", stats,
+                       "--order-delay-us", str(delay_ns // 1000))
+        c = self.connect(x)
+        orders = 5
+        for i in range(1, orders + 1):
+            md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+            sent = time.monotonic()
+            c.send(hp.NewOrder(i, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                               md.header.timestamp))
+            ack = c.wait_for(lambda m: isinstance(m, hp.ExecutionReport) and m.cl_ord_id == i)
+            # The exchange acts on the order only after the delay: no report can come sooner.
+            self.assertGreaterEqual(time.monotonic() - sent, delay_ns / 1e9)
+            self.assertEqual(ack.exec_type, hp.ExecType.NEW)
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        self.assertEqual(s["tick_to_trade_ns"]["count"], orders)
+        self.assertGreaterEqual(s["tick_to_trade_ns"]["min"], delay_ns)
+        applied = s["order_entry_delay_ns"]
+        self.assertEqual(applied["count"], orders)
+        self.assertEqual(applied["p50"], delay_ns)
+        self.assertEqual(applied["p99"], delay_ns)
+        self.assertRegex(x.log(), r"Order-entry delay applied \(ns\): count 5 mean 10000000 "
+                                  r"p50 10000000 p99 10000000")
+
+    def test_no_delay_by_default_and_the_stats_say_so(self):
+        stats = self.path("stats.json")
+        x = self.start("--tick-rate", "10", "--stats-file", stats)
+        c = self.connect(x)
+        md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+        c.send(hp.NewOrder(1, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                           md.header.timestamp))
+        c.wait_for(lambda m: isinstance(m, hp.ExecutionReport))
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        self.assertEqual(s["order_entry_delay_ns"]["count"], 0)
+
+    def test_market_data_delay_is_applied_and_reported_in_the_stats(self):
+        stats = self.path("stats.json")
+        delay_ns = 20_000_000
+        x = self.start("--tick-rate", "5", "--stats-file", stats,
+                       "--md-delay-us", str(delay_ns // 1000))
+        c = self.connect(x)
+        sent = 0
+        orders = 3
+        for i in range(1, orders + 1):
+            md = c.wait_for(lambda m: isinstance(m, hp.MarketData))
+            c.send(hp.NewOrder(i, md.symbol_id, hp.Side.BUY, hp.Tif.IOC, md.best_ask(), 1,
+                               md.header.timestamp))
+            c.wait_for(lambda m: isinstance(m, hp.ExecutionReport) and m.cl_ord_id == i)
+            sent += 1
+        self.assertEqual(x.terminate(), 0)
+        with open(stats) as f:
+            s = json.load(f)
+        applied = s["market_data_delay_ns"]
+        self.assertGreater(applied["count"], 0)
+        self.assertEqual(applied["p50"], delay_ns)
+        self.assertEqual(s["order_entry_delay_ns"]["count"], 0)
+        self.assertRegex(x.log(), r"Market-data delay applied \(ns\): count \d+ mean 20000000")
+
+    def test_market_data_delay_with_tick_rate_0_is_refused(self):
+        r = run_exe("--tick-rate", "0", "--md-delay-us", "100")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("tick_rate_ms", r.stderr)
+
+    def test_bad_latency_settings_exit_2_naming_the_flag(self):
+        r = run_exe("--order-jitter", "gaussian")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--order-jitter", r.stderr)
+        self.assertIn("exponential", r.stderr)
+        r = run_exe("--order-spike-prob", "101")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--order-spike-prob", r.stderr)
+
+    # --- recording and replay -------------------------------------------------------------
+
+    def record(self, ticks=30):
+        """A recording made by exchange-sim itself: `ticks` publications of 2 symbols."""
+        rec = self.path("md.rec")
+        x = self.start("--tick-rate", "5", "--symbols", "2", "--depth", "3", "--seed", "7",
+                       "--record", rec)
+        c = self.connect(x)
+        market_data_times(c, 2, ticks, 10)
+        self.assertEqual(x.terminate(), 0)
+        x.wait_for_line(r"Recorded \d+ market data frames to ")
+        return rec
+
+    def replayed_frames(self, rec, *args):
+        """Every MARKET_DATA frame (symbol and entries) a client gets from a replay, in order,
+        until the exchange logs the end of the recording and the frames stop."""
+        x = self.start("--replay", rec, "--seed", "3", *args)
+        c = self.connect(x)
+        m = x.wait_for_line(r"Replaying .*: (\d+) frames, 2 symbols, depth 3")
+        total = int(m.group(1))
+        frames = []
+        while len(frames) < total:
+            msg = c.recv(10)
+            if isinstance(msg, hp.MarketData):
+                frames.append((msg.symbol_id, [(e.price, e.qty, e.side, e.level)
+                                               for e in msg.entries]))
+        x.wait_for_line(r"Replay finished: \d+ frames")
+        self.assertEqual(x.terminate(), 0)
+        return frames
+
+    def test_replay_twice_gives_the_same_frames_as_the_recording(self):
+        rec = self.record()
+        first = self.replayed_frames(rec, "--speed", "max")
+        second = self.replayed_frames(rec, "--speed", "max")
+        self.assertGreaterEqual(len(first), 60)
+        self.assertEqual(first, second)
+        # ... and they are the recorded ladders, frame for frame.
+        with open(rec, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:8], b"HFTMDREC")
+        recorded, at = [], 16
+        while at < len(data):
+            (length,) = struct.unpack_from("<H", data, at + 8)
+            md = hp.decode(data[at + 8:at + 8 + length])
+            recorded.append((md.symbol_id, [(e.price, e.qty, e.side, e.level)
+                                            for e in md.entries]))
+            at += 8 + length
+        self.assertEqual(first, recorded)
+
+    def test_replay_at_speed_1_keeps_the_recorded_pacing(self):
+        rec = self.record(ticks=20)
+        x = self.start("--replay", rec, "--speed", "1")
+        c = self.connect(x)
+        times = market_data_times(c, 2, 20, 10)
+        # Recorded every 5 ms: 19 intervals take about 95 ms, not a burst.
+        self.assertGreater(times[-1] - times[0], 0.07)
+        self.assertEqual(x.terminate(), 0)
+
+    def test_replay_of_a_bad_file_exits_66_naming_the_problem(self):
+        bad = self.path("bad.rec")
+        with open(bad, "wb") as f:
+            f.write(b"NOTAREC!" + bytes(8))
+        r = run_exe("--replay", bad)
+        self.assertEqual(r.returncode, 66)
+        self.assertIn("bad magic", r.stderr)
+        self.assertIn(bad, r.stderr)
+        rec = self.record(ticks=3)
+        with open(rec, "rb") as f:
+            data = f.read()
+        with open(bad, "wb") as f:
+            f.write(data[:-7])
+        r = run_exe("--replay", bad)
+        self.assertEqual(r.returncode, 66)
+        self.assertIn("truncated", r.stderr)
+        r = run_exe("--replay", self.path("missing.rec"))
+        self.assertEqual(r.returncode, 66)
+        self.assertIn("cannot open", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -3,6 +3,8 @@
 // every reject reason, cancel-on-disconnect and the cum + leaves invariant.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -269,6 +271,17 @@ TEST_CASE("MatchingEngine: a resting order fills at its limit once the market tr
     const auto r = x.sink.drain();
     if (x.market.ladder(1).bestAsk() > limit) {
       REQUIRE(r.empty()); // never before the market reaches it
+      continue;
+    }
+    if (x.market.ladder(1).bestAsk() == limit && (r.empty() || r[0].leavesQty != 0)) {
+      // Touched, not traded through: the bids queued ahead at the limit trade first.
+      for (const auto& e : r)
+        CHECK(e.lastPx == limit);
+      filled = !r.empty() && r.back().leavesQty == 0;
+      if (!r.empty() && r.back().leavesQty != 0) {
+        x.engine->cancelOrder(0, cancel(7)); // done with it: the rest of this test is through
+        break;
+      }
       continue;
     }
     REQUIRE(r.size() == 1);
@@ -545,4 +558,73 @@ TEST_CASE("MatchingEngine: the same seed and flow give the same reports") {
   };
   CHECK(run(5) == run(5));
   CHECK(run(5) != run(6));
+}
+
+namespace {
+
+// Loads symbol 1's ladder: one bid and one ask level (depth 1), then runs the engine's tick.
+void setBook(Exchange& x, std::int64_t bid, std::uint32_t bidQty, std::int64_t ask,
+             std::uint32_t askQty) {
+  const std::array<protocol::MdEntry, 2> e{
+      protocol::MdEntry{bid, bidQty, static_cast<std::uint8_t>(protocol::MdSide::Bid), 0, 0},
+      protocol::MdEntry{ask, askQty, static_cast<std::uint8_t>(protocol::MdSide::Ask), 0, 0}};
+  x.market.load(1, e);
+  x.engine->onTick();
+}
+
+market::MarketParams oneLevel() {
+  market::MarketParams p = stillMarket();
+  p.symbols = 1;
+  p.depth = 1;
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("MatchingEngine: a resting buy fills only after the displayed bids ahead of it trade") {
+  Exchange x(Exchange::alwaysFill(), oneLevel());
+  // 100 displayed at the bid: the order queues behind them.
+  x.engine->newOrder(0, order(1, kBuy, kDay, kBid, 10), 0);
+  REQUIRE(x.sink.drain().size() == 1);
+
+  setBook(x, kBid, 60, kAsk, 100); // 40 ahead traded or canceled: 60 still ahead
+  CHECK(x.sink.drain().empty());
+  setBook(x, kBid, 200, kAsk, 100); // quantity added at the bid joins behind: still 60 ahead
+  CHECK(x.sink.drain().empty());
+  setBook(x, kBid - kTick, 100, kBid, 50); // sellers trade 50 at our price: 10 ahead remain
+  CHECK(x.sink.drain().empty());
+  setBook(x, kBid - kTick, 100, kBid, 15); // 15 more: 10 to the queue ahead, 5 to us
+  auto r = x.sink.drain();
+  REQUIRE(r.size() == 1);
+  CHECK(typeOf(r[0]) == ExecType::PartialFill);
+  CHECK(r[0].lastPx == kBid);
+  CHECK(r[0].lastQty == 5);
+  setBook(x, kBid - kTick, 100, kBid, 15); // nobody ahead now: the rest fills
+  r = x.sink.drain();
+  REQUIRE(r.size() == 1);
+  CHECK(typeOf(r[0]) == ExecType::Fill);
+  CHECK(r[0].lastQty == 5);
+  CHECK(r[0].cumQty == 10);
+}
+
+TEST_CASE("MatchingEngine: a market trading through a resting order's price skips its queue") {
+  Exchange x(Exchange::alwaysFill(), oneLevel());
+  x.engine->newOrder(0, order(1, kBuy, kDay, kBid, 10), 0);
+  REQUIRE(x.sink.drain().size() == 1);
+  setBook(x, kBid - 2 * kTick, 100, kBid - kTick, 100); // asks below our bid: all ahead traded
+  const auto r = x.sink.drain();
+  REQUIRE(r.size() == 1);
+  CHECK(typeOf(r[0]) == ExecType::Fill);
+  CHECK(r[0].lastPx == kBid);
+}
+
+TEST_CASE("MatchingEngine: a resting order at a new price level has nobody ahead") {
+  Exchange x(Exchange::alwaysFill(), oneLevel());
+  // Beyond the displayed depth (1 level): no displayed quantity known at its price.
+  x.engine->newOrder(0, order(1, kSell, kDay, kAsk + kTick, 10), 0);
+  REQUIRE(x.sink.drain().size() == 1);
+  setBook(x, kAsk + kTick, 10, kAsk + 2 * kTick, 100); // a bid of 10 arrives at our price
+  const auto r = x.sink.drain();
+  REQUIRE(r.size() == 1);
+  CHECK(typeOf(r[0]) == ExecType::Fill);
 }
