@@ -19,8 +19,10 @@ packages=(
   # linters the tests run
   shellcheck flake8 clang-format
   # the .hlog test's reader (hdr-histogram-js, installed by npm ci)
-  nodejs npm
+  nodejs
 )
+# Debian's npm conflicts with a Node.js that ships its own npm (the nodesource build does).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: needs root to run apt-get; run it with sudo" >&2
