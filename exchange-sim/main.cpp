@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
     if (recording)
       spdlog::info("Replaying {}: {} frames, {} symbols, depth {}, speed {}", opt.replayFile,
                    recording->size(), opt.market.symbols, opt.market.depth,
-                   opt.replaySpeed == 0.0 ? std::string("max") : fmt::format("x{}", opt.replaySpeed));
+                   opt.replaySpeed == 0.0 ? std::string("max")
+                                          : fmt::format("x{}", opt.replaySpeed));
     spdlog::info("exchange-sim {}: {} symbols, depth {}, tick every {} ms{}, fill probability "
                  "{}%, seed {}{}{}",
                  HFT_VERSION, opt.market.symbols, opt.market.depth, opt.server.tickIntervalMs,
@@ -76,10 +77,13 @@ int main(int argc, char** argv) {
     const int signal = server.run();
     spdlog::info("Stopped by {}", signal == SIGINT ? "SIGINT" : "SIGTERM");
 
-    const report::RunFigures figures{server.counters(), server.matchingCounters(),
-                                     server.tickToTrade(), server.samples(),
+    const report::RunFigures figures{server.counters(),
+                                     server.matchingCounters(),
+                                     server.tickToTrade(),
+                                     server.samples(),
                                      static_cast<double>(core::monotonicNs() - started) / 1e9,
-                                     &server.orderDelays(), &server.mdDelays()};
+                                     &server.orderDelays(),
+                                     &server.mdDelays()};
     for (const auto& line : report::summaryLines(figures))
       spdlog::info("{}", line);
     if (!opt.statsFile.empty()) {

@@ -20,9 +20,9 @@
 #include "daemon/order/order_manager.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
-#include "libhft/core/stamp_clock.h"
 #include "libhft/core/json_writer.h"
 #include "libhft/core/logging.h"
+#include "libhft/core/stamp_clock.h"
 #include "libhft/protocol/codec.h"
 
 namespace hft::engine {
@@ -74,10 +74,10 @@ const char* linkText(LinkState s) {
 Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
   // Before any worker exists: the workers' per-hop stamps read the TSC at this calibration.
   core::calibrateStamps();
-  spdlog::info("Latency stamps: {}", core::stampsUseTsc()
-                                         ? fmt::format("invariant TSC at {:.3f} GHz",
-                                                       core::stampTicksPerNs())
-                                         : std::string("CLOCK_MONOTONIC (no invariant TSC)"));
+  spdlog::info("Latency stamps: {}",
+               core::stampsUseTsc()
+                   ? fmt::format("invariant TSC at {:.3f} GHz", core::stampTicksPerNs())
+                   : std::string("CLOCK_MONOTONIC (no invariant TSC)"));
   core::RegionOptions memory;
   memory.hugePages = config_.cpu.hugePages;
   shared_ = std::make_unique<SharedState>(memory);

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "libhft/core/stamp_clock.h"
 #include "libhft/core/cpu.h"
+#include "libhft/core/stamp_clock.h"
 
 namespace hft::engine {
 

@@ -196,7 +196,8 @@ int UdpFeedReceiver::poll() noexcept {
       m.msg_hdr.msg_flags = 0;
       continue;
     }
-    decoder_.onDatagram({slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len}, rxStamp);
+    decoder_.onDatagram({slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len},
+                        rxStamp);
   }
   return n;
 }

@@ -22,7 +22,7 @@ struct LatencyParams {
   std::uint64_t constantNs = 0;
   Jitter jitter = Jitter::None;
   std::uint64_t jitterNs = 0;
-  double spikePercent = 0.0;  // chance, per delayed event, of adding spikeNs
+  double spikePercent = 0.0; // chance, per delayed event, of adding spikeNs
   std::uint64_t spikeNs = 0;
 
   [[nodiscard]] bool zero() const noexcept {
@@ -52,11 +52,8 @@ public:
       return 0;
     std::uint64_t d = params_.constantNs;
     switch (params_.jitter) {
-    case Jitter::None:
-      break;
-    case Jitter::Uniform:
-      d += rng_.between(0, params_.jitterNs);
-      break;
+    case Jitter::None: break;
+    case Jitter::Uniform: d += rng_.between(0, params_.jitterNs); break;
     case Jitter::Exponential: {
       const double u = 1.0 - rng_.uniform(); // (0, 1]: log() stays finite
       const double x = -std::log(u) * static_cast<double>(params_.jitterNs);

@@ -157,9 +157,10 @@ const std::array kSettings = {
     Setting{"market", "replay_file", "--replay", Kind::String, 0, 0,
             "play this market-data recording instead of the random walk; \"\" = the walk",
             [](SimOptions& o, const Value& v) { o.replayFile = std::get<std::string>(v); }},
-    Setting{"market", "replay_speed", "--speed", Kind::Number, 0, 1e6,
-            "replay pacing: 1 = as recorded, N = N times faster, 0 or max = as fast as clients read",
-            [](SimOptions& o, const Value& v) { o.replaySpeed = as<double>(v); }},
+    Setting{
+        "market", "replay_speed", "--speed", Kind::Number, 0, 1e6,
+        "replay pacing: 1 = as recorded, N = N times faster, 0 or max = as fast as clients read",
+        [](SimOptions& o, const Value& v) { o.replaySpeed = as<double>(v); }},
     Setting{"orders", "fill_prob", "--fill-prob", Kind::Number, 0, 100,
             "percent chance that a marketable order fills",
             [](SimOptions& o, const Value& v) { o.matching.fillProbPercent = as<double>(v); }},
@@ -188,16 +189,14 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) {
               o.server.orderLatency.jitterNs = as<std::uint64_t>(v) * 1000;
             }},
-    Setting{"latency", "order_spike_prob", "--order-spike-prob", Kind::Number, 0, 100,
-            "percent chance that an order's delay also gets a spike",
-            [](SimOptions& o, const Value& v) {
-              o.server.orderLatency.spikePercent = as<double>(v);
-            }},
+    Setting{
+        "latency", "order_spike_prob", "--order-spike-prob", Kind::Number, 0, 100,
+        "percent chance that an order's delay also gets a spike",
+        [](SimOptions& o, const Value& v) { o.server.orderLatency.spikePercent = as<double>(v); }},
     Setting{"latency", "order_spike_us", "--order-spike-us", Kind::Integer, 0, kMaxDelayUs,
             "size of an order-entry spike in microseconds",
-            [](SimOptions& o, const Value& v) {
-              o.server.orderLatency.spikeNs = as<std::uint64_t>(v) * 1000;
-            }},
+            [](SimOptions& o,
+               const Value& v) { o.server.orderLatency.spikeNs = as<std::uint64_t>(v) * 1000; }},
     Setting{"latency", "md_delay_us", "--md-delay-us", Kind::Integer, 0, kMaxDelayUs,
             "constant delay before a tick's market data is published, in microseconds",
             [](SimOptions& o, const Value& v) {
@@ -218,9 +217,8 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) { o.server.mdLatency.spikePercent = as<double>(v); }},
     Setting{"latency", "md_spike_us", "--md-spike-us", Kind::Integer, 0, kMaxDelayUs,
             "size of a market-data spike in microseconds",
-            [](SimOptions& o, const Value& v) {
-              o.server.mdLatency.spikeNs = as<std::uint64_t>(v) * 1000;
-            }},
+            [](SimOptions& o,
+               const Value& v) { o.server.mdLatency.spikeNs = as<std::uint64_t>(v) * 1000; }},
     Setting{"output", "stats_file", "--stats-file", Kind::String, 0, 0,
             "JSON file of every counter, written at exit",
             [](SimOptions& o, const Value& v) { o.statsFile = std::get<std::string>(v); }},
@@ -238,7 +236,7 @@ const std::array kSettings = {
             [](SimOptions& o, const Value& v) { o.verbose = std::get<bool>(v); }},
 };
 
-constexpr std::array<std::string_view, 6> kSections = {"server", "market",  "orders",
+constexpr std::array<std::string_view, 6> kSections = {"server",  "market", "orders",
                                                        "latency", "output", "log"};
 
 std::string rangeText(const Setting& s) {

@@ -16,19 +16,19 @@ namespace hft::options {
 
 // Documented exit codes (docs/exchange-sim.md).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1; // start-up or run-time failure (e.g. port in use)
-inline constexpr int kExitUsage = 2;   // unknown flag or bad flag value
-inline constexpr int kExitConfig = 78; // EX_CONFIG: the configuration file is refused
+inline constexpr int kExitFailure = 1;  // start-up or run-time failure (e.g. port in use)
+inline constexpr int kExitUsage = 2;    // unknown flag or bad flag value
+inline constexpr int kExitConfig = 78;  // EX_CONFIG: the configuration file is refused
 inline constexpr int kExitNoInput = 66; // EX_NOINPUT: the --replay recording is unusable
 
 struct SimOptions {
   market::MarketParams market;
   matching::MatchingParams matching;
   server::ServerParams server;
-  std::string statsFile;  // "" = no stats file
-  std::string replayFile; // "" = the random walk
+  std::string statsFile;    // "" = no stats file
+  std::string replayFile;   // "" = the random walk
   double replaySpeed = 1.0; // 1 = the recording's pacing; 0 = as fast as the clients read
-  std::string configFile; // "" = built-in defaults only
+  std::string configFile;   // "" = built-in defaults only
   bool verbose = false;
 };
 

@@ -58,13 +58,14 @@ std::vector<std::string> summaryLines(const RunFigures& f) {
                               h.count(), h.min(), h.percentile(50), h.percentile(90),
                               h.percentile(99), h.percentile(99.9), h.max()));
   if (f.orderDelays != nullptr && f.orderDelays->count() != 0)
-    lines.push_back(fmt::format("Order-entry delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
-                                f.orderDelays->count(), f.orderDelays->meanNs(),
-                                f.orderDelays->percentileNs(50), f.orderDelays->percentileNs(99)));
+    lines.push_back(
+        fmt::format("Order-entry delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
+                    f.orderDelays->count(), f.orderDelays->meanNs(),
+                    f.orderDelays->percentileNs(50), f.orderDelays->percentileNs(99)));
   if (f.mdDelays != nullptr && f.mdDelays->count() != 0)
-    lines.push_back(fmt::format("Market-data delay applied (ns): count {} mean {:.0f} p50 {} p99 {}",
-                                f.mdDelays->count(), f.mdDelays->meanNs(),
-                                f.mdDelays->percentileNs(50), f.mdDelays->percentileNs(99)));
+    lines.push_back(fmt::format(
+        "Market-data delay applied (ns): count {} mean {:.0f} p50 {} p99 {}", f.mdDelays->count(),
+        f.mdDelays->meanNs(), f.mdDelays->percentileNs(50), f.mdDelays->percentileNs(99)));
   return lines;
 }
 

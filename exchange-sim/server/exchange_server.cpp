@@ -665,7 +665,8 @@ void ExchangeServer::enqueueDelayed(std::uint32_t slot, const protocol::FrameVie
 void ExchangeServer::armDelayTimer() noexcept {
   // Absolute, one-shot: the loop waits in epoll, never sleeps.
   itimerspec spec{};
-  spec.it_value = toTimespec(delayed_.empty() ? 0 : std::max<std::uint64_t>(delayed_.front().releaseNs, 1));
+  spec.it_value =
+      toTimespec(delayed_.empty() ? 0 : std::max<std::uint64_t>(delayed_.front().releaseNs, 1));
   timerfd_settime(delayTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
@@ -736,11 +737,12 @@ void ExchangeServer::armReplayTimer() noexcept {
   }
   // Due at the recording's offset from its first frame, divided by the speed; absolute, so
   // the pacing never drifts.
-  const double offset = static_cast<double>((*replay_)[replayNext_].receiveNs -
-                                            (*replay_)[0].receiveNs) /
-                        replaySpeed_;
+  const double offset =
+      static_cast<double>((*replay_)[replayNext_].receiveNs - (*replay_)[0].receiveNs) /
+      replaySpeed_;
   itimerspec spec{};
-  spec.it_value = toTimespec(std::max<std::uint64_t>(replayStartNs_ + static_cast<std::uint64_t>(offset), 1));
+  spec.it_value =
+      toTimespec(std::max<std::uint64_t>(replayStartNs_ + static_cast<std::uint64_t>(offset), 1));
   timerfd_settime(tickTimer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 

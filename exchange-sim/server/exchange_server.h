@@ -7,8 +7,8 @@
 
 #include <array>
 #include <cstddef>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>

@@ -45,8 +45,8 @@ void calibrateStamps() noexcept {
   pair(monotonicNs, t1, n1);
   if (t1 <= t0 || n1 <= n0)
     return;
-  detail::gNsPerTickQ32 = static_cast<std::uint64_t>(
-      (static_cast<detail::U128>(n1 - n0) << 32) / (t1 - t0));
+  detail::gNsPerTickQ32 =
+      static_cast<std::uint64_t>((static_cast<detail::U128>(n1 - n0) << 32) / (t1 - t0));
   gTicksPerNs = static_cast<double>(t1 - t0) / static_cast<double>(n1 - n0);
   detail::gStampsUseTsc = true;
 }

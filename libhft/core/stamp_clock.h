@@ -36,8 +36,8 @@ void calibrateStamps() noexcept;
 
 // Ticks -> ns, on a monotonic time base (what heartbeats and timeouts need).
 [[nodiscard]] inline std::uint64_t stampToNs(std::uint64_t ticks) noexcept {
-  return static_cast<std::uint64_t>(
-      (static_cast<detail::U128>(ticks) * detail::gNsPerTickQ32) >> 32);
+  return static_cast<std::uint64_t>((static_cast<detail::U128>(ticks) * detail::gNsPerTickQ32) >>
+                                    32);
 }
 
 // Turns stamps into CLOCK_REALTIME nanoseconds (what the wire and the journal carry) without a

@@ -85,15 +85,17 @@ MdRecordingReader::MdRecordingReader(std::vector<std::byte> bytes, const std::st
 
 void MdRecordingReader::parse(const std::string& name) {
   if (bytes_.size() < sizeof(FileHeader))
-    fail(name, 0, "truncated file header (" + std::to_string(bytes_.size()) +
-                      " bytes, need 16): not a market-data recording");
+    fail(name, 0,
+         "truncated file header (" + std::to_string(bytes_.size()) +
+             " bytes, need 16): not a market-data recording");
   FileHeader h;
   std::memcpy(&h, bytes_.data(), sizeof(h));
   if (std::memcmp(h.magic, kMdRecordingMagic, sizeof(h.magic)) != 0)
     fail(name, 0, "bad magic (expected \"HFTMDREC\"): not a market-data recording");
   if (h.version != kMdRecordingVersion)
-    fail(name, 8, "unsupported recording version " + std::to_string(h.version) +
-                      " (this build reads version 1)");
+    fail(name, 8,
+         "unsupported recording version " + std::to_string(h.version) +
+             " (this build reads version 1)");
   if (h.headerSize < sizeof(FileHeader) || h.headerSize > bytes_.size())
     fail(name, 10, "bad header size " + std::to_string(h.headerSize));
   version_ = h.version;
@@ -108,10 +110,10 @@ void MdRecordingReader::parse(const std::string& name) {
     Header fh;
     std::memcpy(&fh, bytes_.data() + at + kMdRecordPrefixSize, sizeof(fh));
     if (fh.msgLength > left - kMdRecordPrefixSize)
-      fail(name, at, "truncated frame (msg_length " + std::to_string(fh.msgLength) + ", " +
-                         std::to_string(left - kMdRecordPrefixSize) + " bytes left)");
-    const std::span<const std::byte> frame(bytes_.data() + at + kMdRecordPrefixSize,
-                                           fh.msgLength);
+      fail(name, at,
+           "truncated frame (msg_length " + std::to_string(fh.msgLength) + ", " +
+               std::to_string(left - kMdRecordPrefixSize) + " bytes left)");
+    const std::span<const std::byte> frame(bytes_.data() + at + kMdRecordPrefixSize, fh.msgLength);
     if (const FrameError e = checkFrame(frame); e != FrameError::None)
       fail(name, at, "malformed frame: " + std::string(describe(e)));
     if (fh.msgType != static_cast<std::uint16_t>(MsgType::MarketData))
