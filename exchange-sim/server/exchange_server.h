@@ -229,8 +229,10 @@ private:
     std::uint32_t slot;
     std::uint32_t generation; // a request of a connection since closed is dropped
     protocol::MsgType type;   // NewOrder or CancelOrder
-    protocol::NewOrder order;
-    protocol::CancelOrder cancel;
+    // The wire structs are packed (alignment 1): aligned here, so that their fields can be read
+    // through references (spdlog binds its arguments by reference) without a misaligned load.
+    alignas(8) protocol::NewOrder order;
+    alignas(8) protocol::CancelOrder cancel;
   };
   market::LatencyModel orderLatency_;
   market::LatencyModel mdLatency_;

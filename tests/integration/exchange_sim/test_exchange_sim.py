@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -90,8 +91,13 @@ class ExchangeSimTest(unittest.TestCase):
     def tearDown(self):
         for c in self.clients:
             c.close()
+        # Python 3.11 records the failure in the result before tearDown, not in _outcome.success.
+        result = self._outcome.result
+        failed = any(t is self for t, _ in result.errors + result.failures)
         for p in self.processes:
             p.stop(signal.SIGKILL)
+            if failed:  # the exchange's own account of a failure is the first thing to read
+                sys.stderr.write(f"--- exchange-sim log ({self.id()}):\n{p.log()}\n")
         self.tmp.cleanup()
 
     def start(self, *args):
