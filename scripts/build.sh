@@ -85,7 +85,7 @@ esac
 
 for tool in meson ninja; do
   command -v "$tool" >/dev/null ||
-    die "$tool not found" "install the build dependencies: sudo scripts/install-deps.sh"
+    die "$tool not found" "install the build dependencies: scripts/install-deps.sh (as root)"
 done
 
 if [[ ! -f $build_dir/build.ninja ]]; then

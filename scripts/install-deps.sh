@@ -25,7 +25,7 @@ packages=(
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: needs root to run apt-get; run it with sudo" >&2
+  echo "install-deps: needs root to run apt-get; run it as root (or with sudo)" >&2
   exit 1
 fi
 

@@ -4,12 +4,21 @@
 # exchange-sim and hftd, trade one session, collect the performance, system and trading data,
 # analyse it, and stop everything.
 #
-#   sudo bash scripts/quickstart.sh [DURATION]      (seconds of trading, default 30)
+#   bash scripts/quickstart.sh [DURATION]      (seconds of trading, default 30)
+#
+# Root for apt-get and the exchange-link capture: as a user it asks sudo once.
 #
 # The data directory and the analysis report are printed at the end. On a machine with fewer
 # than 4 CPUs the engine's workers run in the yield poll mode (busy polling needs cores of its
 # own); see docs/hftd.md.
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "quickstart: needs root (apt-get, the capture) and sudo is not installed: run it as root" >&2
+    exit 1
+  fi
+  exec sudo bash "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 duration=${1:-30}
@@ -18,7 +27,7 @@ case $duration in
 esac
 
 echo "== 1/4 dependencies"
-if [ "$(id -u)" -eq 0 ]; then bash scripts/install-deps.sh; else sudo bash scripts/install-deps.sh; fi
+bash scripts/install-deps.sh
 
 echo "== 2/4 build (build/release)"
 if [ -f build/release/build.ninja ]; then

@@ -7,14 +7,19 @@
 # and ends with one line "N passed, N failed". Exit 0 only when nothing failed.
 # HFT_TEST_BUILDS="release asan tsan" chooses the builds (default all three).
 set -euo pipefail
+# Root for apt-get and for the systemd suite (it boots systemd in namespaces of its own): as
+# root it runs as it is, as a user it asks sudo once (a fresh Debian system has no sudo for root).
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "run-tests: needs root (apt-get, the systemd suite) and sudo is not installed: run it as root" >&2
+    exit 1
+  fi
+  exec sudo --preserve-env=HFT_TEST_BUILDS,CI bash "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-if [ "$(id -u)" -eq 0 ]; then
-  bash scripts/install-deps.sh
-else
-  sudo bash scripts/install-deps.sh
-fi
+bash scripts/install-deps.sh
 
 builds=${HFT_TEST_BUILDS:-release asan tsan}
 jobs=$(nproc)
