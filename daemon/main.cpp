@@ -39,8 +39,10 @@ void moveOffWorkerCores(const config::HftdConfig& cfg) {
       CPU_SET(c, &set);
       ++n;
     }
-  if (n > 0)
-    sched_setaffinity(0, sizeof(set), &set);
+  if (n > 0 && sched_setaffinity(0, sizeof(set), &set) != 0)
+    spdlog::warn("cannot move the control and main threads off the worker cores ({}): they may "
+                 "share a core with a worker",
+                 std::strerror(errno));
 }
 
 int run(const config::CommandLine& cmd) {
@@ -79,10 +81,22 @@ int run(const config::CommandLine& cmd) {
   sigemptyset(&signals);
   for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR2})
     sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (const int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
+    spdlog::critical("cannot block the signals hftd handles: {}", std::strerror(err));
+    return config::kExitFailure;
+  }
   const int sigfd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) {
+    // Without it SIGTERM and SIGHUP would be blocked and never seen: refuse to run.
+    spdlog::critical("signalfd failed ({}): hftd could not be stopped or reloaded by a signal",
+                     std::strerror(errno));
+    return config::kExitFailure;
+  }
 
   engine::Engine engine(cfg);
+  // A reload re-reads the file with the same flags on top: they keep their precedence.
+  engine.setConfigLoader(
+      [cmd](const std::string& path) { return config::reloadConfig(cmd, path); });
   try {
     engine.start();
   } catch (const config::ConfigError& e) {

@@ -137,12 +137,10 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
   return cmd;
 }
 
-HftdConfig resolveConfig(const CommandLine& cmd) {
-  HftdConfig c;
-  if (cmd.configPath)
-    c = loadConfig(*cmd.configPath);
-  else if (std::filesystem::exists(kDefaultConfigPath))
-    c = loadConfig(kDefaultConfigPath);
+namespace {
+
+// The flags on top of what the file said, then the cross-field checks.
+HftdConfig applyFlags(HftdConfig c, const CommandLine& cmd) {
   const std::string source = c.path.empty() ? "command line" : c.path + " + command line";
   if (cmd.interface)
     c.exchange.interface = *cmd.interface;
@@ -177,6 +175,21 @@ HftdConfig resolveConfig(const CommandLine& cmd) {
   validate(c);
   c.path = path;
   return c;
+}
+
+} // namespace
+
+HftdConfig resolveConfig(const CommandLine& cmd) {
+  HftdConfig c;
+  if (cmd.configPath)
+    c = loadConfig(*cmd.configPath);
+  else if (std::filesystem::exists(kDefaultConfigPath))
+    c = loadConfig(kDefaultConfigPath);
+  return applyFlags(std::move(c), cmd);
+}
+
+HftdConfig reloadConfig(const CommandLine& cmd, const std::string& path) {
+  return applyFlags(loadConfig(path), cmd);
 }
 
 } // namespace hft::config

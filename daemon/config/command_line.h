@@ -53,4 +53,9 @@ struct CommandLine {
 // or built-in defaults) with the flags applied on top, validated. Throws ConfigError.
 [[nodiscard]] HftdConfig resolveConfig(const CommandLine& cmd);
 
+// What a reload reads: `path` again, with the same flags on top, so that a flag (or
+// $HFTD_ARGS in the unit) keeps its precedence over the file for as long as hftd runs.
+// Throws ConfigError.
+[[nodiscard]] HftdConfig reloadConfig(const CommandLine& cmd, const std::string& path);
+
 } // namespace hft::config

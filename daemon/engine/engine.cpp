@@ -121,7 +121,10 @@ void Engine::start() {
       CPU_ZERO(&set);
       for (const int c : housekeeping)
         CPU_SET(c, &set);
-      pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      if (const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); err != 0)
+        spdlog::warn("cannot pin the housekeeping thread off the worker cores ({}): it may "
+                     "share a worker's core",
+                     std::strerror(err));
     }
     housekeepingLoop();
   });
@@ -595,6 +598,7 @@ control::ReloadResult Engine::applyConfig(const config::HftdConfig& next) {
 }
 
 control::ReloadResult Engine::reload() {
+  const std::lock_guard serial(reloadMutex_);
   const std::string path = config().path;
   if (path.empty())
     throw control::ControlError(control::kErrorConfig,
@@ -603,7 +607,7 @@ control::ReloadResult Engine::reload() {
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lu", core::monotonicNs() / 1000);
   config::HftdConfig next;
   try {
-    next = config::loadConfig(path);
+    next = loader_ ? loader_(path) : config::loadConfig(path);
   } catch (const config::ConfigError& e) {
     sd_notify(0, "READY=1");
     spdlog::error("Reload refused, the running configuration stays: {}", e.what());

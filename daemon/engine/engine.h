@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +41,10 @@ public:
   [[nodiscard]] bool workersAlive();
   // Test hook (HFTD_TEST_HOOKS=1): the strategy thread stops proving it is alive.
   void stallStrategyForTest();
+  // What a reload reads, given the file's path: by default the file alone; hftd's main sets
+  // one that puts the command line back on top (config::reloadConfig). Call before start().
+  using ConfigLoader = std::function<config::HftdConfig(const std::string& path)>;
+  void setConfigLoader(ConfigLoader loader) { loader_ = std::move(loader); }
   // Applies a validated configuration (SIGHUP and Reload share this).
   control::ReloadResult applyConfig(const config::HftdConfig& next);
   [[nodiscard]] config::HftdConfig config() const;
@@ -62,6 +67,10 @@ private:
   control::SessionSummary stopSessionLocked(const char* why);
   void notifyStatus() const;
 
+  // SIGHUP (main thread) and Reload (control thread) one at a time: both read the running
+  // configuration, hand the strategy its new parameters and store the result.
+  std::mutex reloadMutex_;
+  ConfigLoader loader_;
   mutable std::mutex configMutex_;
   config::HftdConfig config_;
   std::unique_ptr<SharedState> shared_;

@@ -12,7 +12,7 @@ import subprocess
 import unittest
 import zlib
 
-from hftproc import HFTD, SOURCE_ROOT, ProcCase, hftctl, start_exchange, stats, wait_for
+from hftproc import HFTCTL, HFTD, SOURCE_ROOT, ProcCase, hftctl, start_exchange, stats, wait_for
 
 
 def read_journal(path):
@@ -203,13 +203,47 @@ class ControlTest(ProcCase):
         self.assertIn("hftd.toml:", bad.stderr + bad.stdout)
         self.assertEqual(stats(self.sock)["risk_max_order_qty"], 100)
         self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = 80"))
-        good = hftctl(self.sock, "reload", "--json")
-        self.assertIn("risk.max_order_qty", json.loads(good.stdout)["applied"])
+        good = json.loads(hftctl(self.sock, "reload", "--json").stdout)
+        self.assertEqual(good["applied"], ["risk.max_order_qty"])
+        self.assertEqual(good["needs_restart"], [])
         self.assertEqual(stats(self.sock)["risk_max_order_qty"], 80)
         # SIGHUP does the same.
         self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = 70"))
         self.hftd.p.send_signal(signal.SIGHUP)
         wait_for(lambda: stats(self.sock)["risk_max_order_qty"] == 70, "SIGHUP reload")
+
+    def test_reload_of_an_unchanged_file_keeps_the_command_line_and_reports_nothing(self):
+        # hftd runs with --exchange, --sessions-dir, --poll-mode, --idle, ...: the file says
+        # otherwise for each, and a reload must not bring the file's values back.
+        before = json.loads(hftctl(self.sock, "status", "--json").stdout)
+        self.assertEqual(before["exchange"], "127.0.0.1:%d" % self.port)
+        r = json.loads(hftctl(self.sock, "reload", "--json").stdout)
+        self.assertEqual(r["applied"], [])
+        self.assertEqual(r["needs_restart"], [])
+        after = json.loads(hftctl(self.sock, "status", "--json").stdout)
+        for key in ("exchange", "poll_mode", "network_core", "strategy_core", "state"):
+            self.assertEqual(after[key], before[key], key)
+        # The next session still goes to the flag's exchange and into the flag's directory.
+        hftctl(self.sock, "start-session")
+        wait_for(lambda: stats(self.sock)["orders_sent"] > 0, "orders to the flag's exchange")
+        summary = json.loads(hftctl(self.sock, "stop-session", "--json").stdout)
+        self.assertEqual(os.path.dirname(summary["directory"]), self.sessions)
+
+    def test_reloads_at_once_from_sighup_and_hftctl_all_complete(self):
+        self.write_conf(self.shipped.replace("max_order_qty = 100", "max_order_qty = 60"))
+        clients = [subprocess.Popen([HFTCTL, "--socket", self.sock, "reload", "--json"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(4)]
+        for _ in range(4):
+            self.hftd.p.send_signal(signal.SIGHUP)
+        results = [c.communicate(timeout=30) for c in clients]
+        for c, (out, err) in zip(clients, results):
+            self.assertEqual(c.returncode, 0, err)
+            applied = json.loads(out)["applied"]
+            # Serialised: whichever ran first applied the change, the others found nothing new.
+            self.assertIn(applied, ([], ["risk.max_order_qty"]))
+        self.assertEqual(stats(self.sock)["risk_max_order_qty"], 60)
+        self.assertEqual(hftctl(self.sock, "status").returncode, 0)
 
     def test_hftctl_exits_3_once_hftd_is_gone(self):
         self.assertEqual(self.hftd.stop(), 0)

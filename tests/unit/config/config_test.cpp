@@ -3,7 +3,12 @@
 // the shipped conf/hftd.toml; reload planning; the command line.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "daemon/config/command_line.h"
 #include "daemon/config/hftd_config.h"
@@ -222,4 +227,99 @@ TEST_CASE("command line: --md-transport and --udp-feed override the file") {
   CHECK(resolveConfig(parseCommandLine({})).exchange.xdpQueue == 0);
   CHECK(contains(usage({"--xdp-queue", "64"}), "--xdp-queue"));
   CHECK(contains(usageText(), "--xdp-queue"));
+}
+
+namespace {
+
+// The shipped file, written where a test may change it.
+struct TempConf {
+  std::string path;
+  explicit TempConf(const std::string& text) {
+    char dir[] = "/tmp/hft-config-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    path = std::string(dir) + "/hftd.toml";
+    write(text);
+  }
+  ~TempConf() { std::filesystem::remove_all(std::filesystem::path(path).parent_path()); }
+  TempConf(const TempConf&) = delete;
+  TempConf& operator=(const TempConf&) = delete;
+  void write(const std::string& text) const { std::ofstream(path) << text; }
+};
+
+std::string shippedConf() {
+  std::ifstream in(HFT_SOURCE_ROOT "/conf/hftd.toml");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+TEST_CASE("reload: every flag keeps its precedence over the file, and only a real change is "
+          "reported") {
+  struct Flag {
+    std::vector<std::string> args;
+    bool (*holds)(const HftdConfig&);
+  };
+  // Each value differs from conf/hftd.toml's, so a reload that forgot the flag would show.
+  const Flag flags[] = {
+      {{"--interface", "veth-test"},
+       [](const HftdConfig& c) { return c.exchange.interface == "veth-test"; }},
+      {{"--network-core", "0", "--strategy-core", "1"},
+       [](const HftdConfig& c) { return c.cpu.networkCore == 0 && c.cpu.strategyCore == 1; }},
+      {{"--exchange", "127.0.0.1:19420"},
+       [](const HftdConfig& c) {
+         return c.exchange.host == "127.0.0.1" && c.exchange.port == 19420;
+       }},
+      {{"--socket", "/tmp/hft-test.sock"},
+       [](const HftdConfig& c) { return c.control.socket == "/tmp/hft-test.sock"; }},
+      {{"--sessions-dir", "/tmp/s"},
+       [](const HftdConfig& c) { return c.session.directory == "/tmp/s"; }},
+      {{"--poll-mode", "yield"},
+       [](const HftdConfig& c) { return c.cpu.pollMode == PollMode::Yield; }},
+      {{"--md-transport", "udp"},
+       [](const HftdConfig& c) { return c.exchange.mdTransport == MdTransport::Udp; }},
+      {{"--udp-feed", "127.0.0.1:19421"},
+       [](const HftdConfig& c) { return c.exchange.udpFeedPort == 19421; }},
+      {{"--xdp-queue", "3"}, [](const HftdConfig& c) { return c.exchange.xdpQueue == 3; }},
+      {{"--idle"}, [](const HftdConfig& c) { return c.session.autostart == Autostart::Never; }},
+      {{"--start-session"},
+       [](const HftdConfig& c) { return c.session.autostart == Autostart::Always; }},
+      {{"--duration", "42"}, [](const HftdConfig& c) { return c.session.durationSec == 42; }},
+      {{"-v"}, [](const HftdConfig& c) { return c.log.level == "debug"; }},
+  };
+  const std::string shipped = shippedConf();
+  REQUIRE(contains(shipped, "max_order_qty = 100"));
+  for (const Flag& flag : flags) {
+    CAPTURE(flag.args[0]);
+    TempConf conf(shipped);
+    std::vector<std::string> args = flag.args;
+    args.insert(args.end(), {"--config", conf.path});
+    const CommandLine cmd = parseCommandLine(args);
+    const HftdConfig running = resolveConfig(cmd);
+    REQUIRE(flag.holds(running));
+    REQUIRE_FALSE(flag.holds(loadConfig(conf.path))); // the file alone says otherwise
+
+    // The file unchanged: the flag still holds and nothing is reported.
+    const HftdConfig same = reloadConfig(cmd, conf.path);
+    CHECK(flag.holds(same));
+    const auto unchanged = planReload(running, same);
+    CHECK(unchanged.applied.empty());
+    CHECK(unchanged.needsRestart.empty());
+
+    // One key changed in the file: that key alone is reported, and the flag still holds.
+    std::string edited = shipped;
+    edited.replace(edited.find("max_order_qty = 100"), 19, "max_order_qty = 80");
+    conf.write(edited);
+    const HftdConfig next = reloadConfig(cmd, conf.path);
+    CHECK(flag.holds(next));
+    const auto plan = planReload(running, next);
+    REQUIRE(plan.applied.size() == 1);
+    CHECK(plan.applied[0] == "risk.max_order_qty");
+    CHECK(plan.needsRestart.empty());
+  }
+}
+
+TEST_CASE("reload: a bad file is refused as a ConfigError, the flags do not hide it") {
+  TempConf conf("[risk]\nmax_order_qty = \"lots\"\n");
+  const CommandLine cmd = parseCommandLine({"--exchange", "127.0.0.1:19420"});
+  CHECK_THROWS_AS((void)reloadConfig(cmd, conf.path), ConfigError);
 }
