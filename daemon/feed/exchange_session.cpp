@@ -71,7 +71,11 @@ int ExchangeSession::connect(const SessionParams& params, std::uint64_t nowNs) {
     }
     const int one = 1;
     // Orders must leave at once: no Nagle coalescing.
-    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    // Checked: a session whose orders Nagle could hold back is no session at all.
+    if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+      err = -errno;
+      continue;
+    }
     if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
       fd_ = std::move(fd);
       err = 0;

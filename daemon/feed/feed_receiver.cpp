@@ -132,7 +132,8 @@ UdpFeedReceiver::UdpFeedReceiver(const FeedParams& params, FeedListener& listene
     fail(errno, "cannot create the UDP feed socket");
   const int one = 1;
   // Several listeners of one multicast group on a host (a second hftd, a capture tool).
-  setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+    fail(errno, "cannot set SO_REUSEADDR on the UDP feed socket");
   // FORCE passes net.core.rmem_max with CAP_NET_ADMIN; without it the plain option is capped.
   if (setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBufferBytes,
                  sizeof(kReceiveBufferBytes)) != 0)
