@@ -4,8 +4,10 @@
 #   release                      every suite (unit, integration, scripts, analysis)
 #   address,undefined sanitizer  unit and integration
 #   thread sanitizer             unit and integration
+#   fuzzers (clang, ASan+UBSan)  each libFuzzer target for HFT_FUZZ_SECONDS (default 15) on its
+#                                corpus: a crash it finds fails the run (tests/fuzz/run-fuzzers.sh)
 # and ends with one line "N passed, N failed". Exit 0 only when nothing failed.
-# HFT_TEST_BUILDS="release asan tsan" chooses the builds (default all three).
+# HFT_TEST_BUILDS="release asan tsan fuzz" chooses the builds (default all four).
 set -euo pipefail
 # Root for apt-get and for the systemd suite (it boots systemd in namespaces of its own): as
 # root it runs as it is, as a user it asks sudo once (a fresh Debian system has no sudo for root).
@@ -14,14 +16,14 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "run-tests: needs root (apt-get, the systemd suite) and sudo is not installed: run it as root" >&2
     exit 1
   fi
-  exec sudo --preserve-env=HFT_TEST_BUILDS,CI bash "$0" "$@"
+  exec sudo --preserve-env=HFT_TEST_BUILDS,HFT_FUZZ_SECONDS,CI bash "$0" "$@"
 fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 bash scripts/install-deps.sh
 
-builds=${HFT_TEST_BUILDS:-release asan tsan}
+builds=${HFT_TEST_BUILDS:-release asan tsan fuzz}
 jobs=$(nproc)
 total_ok=0
 total_fail=0
@@ -73,7 +75,7 @@ for b in $builds; do
   case $b in
   release)
     setup build/release --buildtype=release
-    run_suite release build/release
+    run_suite release build/release --no-suite fuzz-run
     ;;
   asan)
     setup build/asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
@@ -87,8 +89,22 @@ for b in $builds; do
       run_suite tsan build/tsan --suite unit --suite integration --no-suite load \
       --no-suite systemd --no-suite tools --timeout-multiplier 4
     ;;
+  fuzz)
+    # Bounded: every target runs the same time, so a crash within reach of its corpus fails CI.
+    # No --skip-if-unavailable: install-deps.sh installs clang and libclang-rt-14-dev.
+    echo "== fuzzers: ${HFT_FUZZ_SECONDS:-15} s per target"
+    if bash tests/fuzz/run-fuzzers.sh --seconds "${HFT_FUZZ_SECONDS:-15}" --jobs "$jobs" \
+      --build-dir build/fuzz; then
+      total_ok=$((total_ok + 1))
+      echo "== fuzzers: passed"
+    else
+      total_fail=$((total_fail + 1))
+      failed_builds+=(fuzz)
+      echo "== fuzzers: FAILED (a crash, or the fuzz build failed: see above)"
+    fi
+    ;;
   *)
-    echo "run-tests: unknown build '$b' in HFT_TEST_BUILDS (release, asan, tsan)" >&2
+    echo "run-tests: unknown build '$b' in HFT_TEST_BUILDS (release, asan, tsan, fuzz)" >&2
     exit 2
     ;;
   esac
