@@ -224,6 +224,7 @@ void ControlServer::start() {
   if (started_)
     throw std::logic_error("ControlServer::start() called twice");
   bindSocket();
+  adminGid_ = lookupGroup(options_.adminGroup);
   const int r = sd_event_add_io(event_, &listenSource_, listenFd_.get(), EPOLLIN,
                                 &ControlServer::onListen, this);
   if (r < 0)
@@ -521,7 +522,9 @@ int ControlServer::serve(Connection& c, sd_bus_message* request, Access access,
   const char* method = sd_bus_message_get_member(request);
   calls_.fetch_add(1, std::memory_order_relaxed);
   if (access == Access::Control) {
-    const auto adminGid = lookupGroup(options_.adminGroup);
+    if (!adminGid_ && c.peer.uid != 0)
+      adminGid_ = lookupGroup(options_.adminGroup); // created since start-up?
+    const std::optional<gid_t> adminGid = adminGid_;
     if (!mayControl(c.peer, adminGid)) {
       denied_.fetch_add(1, std::memory_order_relaxed);
       const std::string message =

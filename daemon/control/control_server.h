@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,6 +143,10 @@ private:
   std::uint64_t nextConnectionId_ = 1;
   std::chrono::steady_clock::time_point lastCapLog_{};
   std::uint64_t refusedSinceLog_ = 0;
+  // The admin group's gid, resolved once by start(): a call is checked against the groups the
+  // kernel gave its connection (SO_PEERGROUPS), never against the user database. Looked up
+  // again only while the group does not exist, so creating it needs no restart.
+  std::optional<gid_t> adminGid_;
 
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> refusedOverCap_{0};

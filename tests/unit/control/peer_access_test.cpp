@@ -2,10 +2,15 @@
 // Who may drive the engine: root, members of hft-admin; everyone else only reads.
 #include <doctest/doctest.h>
 
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "daemon/control/peer_access.h"
 #include "libhft/core/fd.h"
@@ -73,4 +78,50 @@ TEST_CASE("Peer access: credentials come from the kernel for the connected proce
 TEST_CASE("Peer access: a group that does not exist is not found") {
   CHECK_FALSE(hft::control::lookupGroup("hft-no-such-group-xyz").has_value());
   CHECK(hft::control::lookupGroup("root").value_or(1) == 0);
+}
+
+TEST_CASE("Peer access: the groups are the ones the kernel gave the peer, not the user database") {
+  // A child drops to groups no database lists for its uid, then connects: only SO_PEERGROUPS
+  // can report them. Needs CAP_SETGID (the test command runs as root).
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: setgroups() needs root");
+    return;
+  }
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  hft::core::UniqueFd l(listener);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  // Abstract name: nothing on disk to clean up.
+  const std::string name = "hft-peer-groups-test-" + std::to_string(::getpid());
+  std::copy(name.begin(), name.end(), addr.sun_path + 1);
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  REQUIRE(::bind(l.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  REQUIRE(::listen(l.get(), 1) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const gid_t groups[] = {424242, 434343};
+    if (::setgroups(2, groups) != 0)
+      ::_exit(2);
+    const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0)
+      ::_exit(3);
+    char byte = 0;
+    (void)::read(s, &byte, 1); // until the parent has read the credentials
+    ::_exit(0);
+  }
+  hft::core::UniqueFd conn(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  REQUIRE(conn);
+  const PeerCredentials peer = hft::control::readPeerCredentials(conn.get());
+  conn.reset();
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(peer.pid == child);
+  std::vector<gid_t> got = peer.groups;
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<gid_t>{424242, 434343});
+  CHECK(mayControl(PeerCredentials{1, 1000, 1000, got}, 434343));
 }
