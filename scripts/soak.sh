@@ -322,6 +322,7 @@ declare -A start_v=()
 for k in "${drop_keys[@]}"; do jval "$STATS" "$k"; start_v[$k]=$JV; done
 echo "start:   rss ${start_rss} KiB, fds ${start_fds}, threads ${start_threads}"
 
+cycle2_rss=''
 t0=${EPOCHREALTIME/./}
 t0=$((t0 / 1000))
 end_ms=$((t0 + duration * 1000))
@@ -347,8 +348,12 @@ while true; do
   i=$((i + 1))
   if ((i % ${#kinds[@]} == 0)); then
     read -r f t <<<"$(proc_line)"
+    rss_now=$(awk '/^VmRSS:/ {print $2}' "/proc/$hpid/status")
+    # Two cycles in, every action has run twice (so has every allocation a session boundary
+    # makes): growth from here on is what a leak would look like.
+    ((i == 2 * ${#kinds[@]})) && cycle2_rss=$rss_now
     printf 'progress: %5d s  rss %s KiB  fds %s  threads %s  actions %d  failed %d\n' \
-      $(((${EPOCHREALTIME/./} / 1000 - t0) / 1000)) "$(awk '/^VmRSS:/ {print $2}' "/proc/$hpid/status")" \
+      $(((${EPOCHREALTIME/./} / 1000 - t0) / 1000)) "$rss_now" \
       "$f" "$t" "$i" "$(failed_total)"
   fi
 done
@@ -356,6 +361,12 @@ done
 # The end figures in the state of the start ones: a session trading, the exchange connected.
 kill -0 "$hpid" 2>/dev/null || { echo "$PROG: hftd exited during the run:" >&2; tail -20 "$hlog" >&2; exit 1; }
 wait_until 20 "state trading" stat_is state trading || recover
+# ...and a session as old as the first one was at the start (its latency.hlog, for one, is
+# opened by the first interval it writes).
+if fetch_stats && jval "$STATS" session_started_ns && [[ $JV =~ ^[1-9][0-9]*$ ]]; then
+  age_ms=$(((${EPOCHREALTIME/./} * 1000 - JV) / 1000000))
+  ((age_ms >= warmup * 1000)) || sleep "$(awk -v ms=$((warmup * 1000 - age_ms)) 'BEGIN { printf "%.3f", ms / 1000 }')"
+fi
 read -r end_rss end_fds end_threads <<<"$(figures)"
 fetch_stats || true
 account "$STATS"
@@ -369,13 +380,17 @@ lost=$(ring_lost || true)
 echo "== figures (hftd)         start        end      delta"
 row() { printf '%-20s %10s %10s %10s\n' "$@"; }
 row "rss_kib" "$start_rss" "$end_rss" "$((end_rss - start_rss))"
+if [[ -n $cycle2_rss ]]; then
+  row "rss_kib_cycle2" "$cycle2_rss" "$end_rss" "$((end_rss - cycle2_rss))"
+fi
 row "fds" "$start_fds" "$end_fds" "$((end_fds - start_fds))"
 row "threads" "$start_threads" "$end_threads" "$((end_threads - start_threads))"
 for k in "${drop_keys[@]}"; do row "$k" "${start_v[$k]}" "${end_v[$k]}" "${total[$k]:-0}"; done
 row "ring_lost (log)" - "${lost:-?}" "${lost:-?}"
 row "ring_full (log)" - - "$(ring_full_logs)"
-echo "(counter deltas: what the run added, summed over its sessions; ring_lost: frames lost at"
-echo " a full strategy ring since hftd started, from its session-end log line)"
+echo "(rss_kib_cycle2: from the end of the second cycle of actions, past the allocations of"
+echo " the first session restarts; counter deltas: what the run added, summed over its sessions;"
+echo " ring_lost: frames lost at a full strategy ring since hftd started, from its session-end log)"
 echo "== actions               done     failed"
 fails=0
 for k in "${kinds[@]}"; do
