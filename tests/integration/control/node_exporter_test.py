@@ -22,6 +22,8 @@ from hftctl_test import FakeDaemon  # noqa: E402
 from hftproc import HFTCTL, Proc, end_process  # noqa: E402
 
 NODE_EXPORTER = os.environ.get("NODE_EXPORTER", "prometheus-node-exporter")
+DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "docs",
+                         "grafana", "hft.json")
 STATES = ("idle", "connecting", "trading", "stopping", "disconnected")
 # stats JSON counter -> metric (docs/control.md, "Metrics").
 COUNTERS = {
@@ -223,6 +225,22 @@ class NodeExporterTest(unittest.TestCase):
         self.assertIn("# UNIT hft_latency_seconds seconds\n", text)
         prom = self.ctl("stats", "--format", "prometheus")
         self.assertEqual(parse_exposition(text)[0], parse_exposition(prom)[0])
+
+    def test_grafana_dashboard_queries_only_exported_metrics(self):
+        with open(DASHBOARD) as f:
+            dashboard = json.load(f)
+        exported = {name for name, _ in parse_exposition(
+            self.ctl("stats", "--format", "prometheus"))[0]}
+        used = set()
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                used |= set(re.findall(r"\bhft_[a-z0-9_]+", target["expr"]))
+        for variable in dashboard["templating"]["list"]:
+            used |= set(re.findall(r"\bhft_[a-z0-9_]+", variable.get("definition", "")))
+        self.assertTrue(used)
+        self.assertEqual(used - exported, set(), "the dashboard names metrics hftctl lacks")
+        ids = [panel["id"] for panel in dashboard["panels"]]
+        self.assertEqual(len(ids), len(set(ids)), "panel ids must be unique")
 
 
 if __name__ == "__main__":
