@@ -270,7 +270,7 @@ std::string toolHelp() {
 
 std::string commandHelp(Command command) {
   const CommandInfo& info = infoOf(command);
-  return fmt::format("Usage: hftctl [--socket PATH] [--json] {}\n{}\n\n{}\n\n"
+  return fmt::format("Usage: hftctl [--socket PATH] [--json | --format FORMAT] {}\n{}\n\n{}\n\n"
                      "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hftd not "
                      "running.\n",
                      info.synopsis, info.summary, info.details);

@@ -104,29 +104,24 @@ void writeFileAtomically(const std::string& path, std::string_view text) {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(fmt::format("cannot create {}: {}", temp, std::strerror(errno)));
-  struct Closer {
-    int fd;
-    ~Closer() {
-      if (fd >= 0)
-        ::close(fd);
-    }
-  } closer{fd};
-  // 0644 whatever the umask: node_exporter reads it as another user.
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < text.size();) {
+  // ".tmp": not a *.prom the collector would read. 0644 whatever the umask: node_exporter
+  // reads it as another user.
+  int error = ::fchmod(fd, 0644) == 0 ? 0 : errno;
+  for (std::size_t done = 0; error == 0 && done < text.size();) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    ok = n > 0;
-    if (ok)
+    if (n > 0)
       done += static_cast<std::size_t>(n);
+    else if (n == 0)
+      error = EIO;
+    else if (errno != EINTR)
+      error = errno;
   }
-  const int saved = errno;
-  ok = ::close(fd) == 0 && ok;
-  closer.fd = -1;
-  if (ok && ::rename(temp.c_str(), path.c_str()) == 0)
+  if (::close(fd) != 0 && error == 0)
+    error = errno; // NFS and full disks report here
+  if (error == 0 && ::rename(temp.c_str(), path.c_str()) == 0)
     return;
-  const int error = ok ? errno : saved;
+  if (error == 0)
+    error = errno;
   ::unlink(temp.c_str());
   throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(error)));
 }

@@ -251,7 +251,7 @@ class HftctlTest(unittest.TestCase):
                         "kill-switch", "reload", "version"):
             r = hftctl(command, "--help")
             self.assertExit(r, 0)
-            self.assertIn(f"[--json] {command}", r.stdout)
+            self.assertIn(f"[--json | --format FORMAT] {command}", r.stdout)
 
     def test_usage_errors_exit_2(self):
         for args in (["bogus"], ["status", "--bogus"], ["kill-switch"],
