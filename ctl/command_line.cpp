@@ -26,10 +26,16 @@ struct CommandInfo {
 constexpr std::array<CommandInfo, 7> kCommands{{
     {Command::Status, "status", "status", "Show the engine state, session and configuration.",
      "Open to members of group hft. Exit 0 when hftd answers, 3 when it is not running."},
-    {Command::Stats, "stats", "stats [--watch SECS]",
+    {Command::Stats, "stats", "stats [--watch SECS] [--textfile PATH]",
      "Show counters, per-symbol positions and PnL, and latency percentiles (ns).",
-     "  --watch SECS  redraw every SECS seconds (clears the screen) until Ctrl-C, then exit 0;\n"
-     "                with --json print one JSON document per line instead.\n"
+     "  --watch SECS     redraw every SECS seconds (clears the screen) over one connection\n"
+     "                   until Ctrl-C, then exit 0; with --json one JSON document per line,\n"
+     "                   with --format openmetrics|prometheus one exposition per refresh.\n"
+     "  --textfile PATH  also write the metrics in Prometheus text format to PATH (temporary\n"
+     "                   file in the same directory, then rename) on every refresh: for\n"
+     "                   node_exporter's textfile collector (*.prom).\n"
+     "  --format openmetrics  the metrics in OpenMetrics text, ending in `# EOF`;\n"
+     "  --format prometheus   the same in Prometheus text format 0.0.4.\n"
      "Open to members of group hft."},
     {Command::StartSession, "start-session", "start-session [--duration SECS]",
      "Start a trading session and print its id.",
@@ -92,6 +98,15 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
   std::optional<std::string> duration;
   std::optional<std::string> watch;
   std::optional<std::string> killSwitch;
+  std::optional<Format> format;
+  std::optional<std::string> textfile;
+  // --json and --format may both be given only if they agree.
+  auto setFormat = [&](Format wanted, std::string_view spelling) -> std::optional<UsageError> {
+    if (format && *format != wanted)
+      return UsageError{fmt::format("{} contradicts an earlier --json or --format", spelling)};
+    format = wanted;
+    return std::nullopt;
+  };
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -111,7 +126,30 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
     if (arg == "--help" || arg == "-h") {
       options.help = true;
     } else if (arg == "--json") {
-      options.json = true;
+      if (auto error = setFormat(Format::Json, arg))
+        return *error;
+    } else if (auto formatArg = valueOf("--format")) {
+      if (!*formatArg)
+        return UsageError{"--format needs text, json, openmetrics or prometheus"};
+      const std::string& name = **formatArg;
+      std::optional<Format> wanted;
+      if (name == "text")
+        wanted = Format::Text;
+      else if (name == "json")
+        wanted = Format::Json;
+      else if (name == "openmetrics")
+        wanted = Format::OpenMetrics;
+      else if (name == "prometheus")
+        wanted = Format::Prometheus;
+      else
+        return UsageError{
+            fmt::format("--format takes text, json, openmetrics or prometheus, not '{}'", name)};
+      if (auto error = setFormat(*wanted, "--format " + name))
+        return *error;
+    } else if (auto textfileArg = valueOf("--textfile")) {
+      if (!*textfileArg || (*textfileArg)->empty())
+        return UsageError{"--textfile needs a PATH"};
+      textfile = **textfileArg;
     } else if (arg == "--version") {
       options.clientVersion = true;
     } else if (auto socketArg = valueOf("--socket")) {
@@ -141,6 +179,8 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
     }
   }
 
+  options.format = format.value_or(Format::Text);
+  options.json = options.format == Format::Json;
   if (socket)
     options.socketPath = *socket;
   else if (envSocket != nullptr && *envSocket != '\0')
@@ -174,6 +214,18 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
                                     "86400), not '{}'",
                                     *watch)};
   }
+  if ((options.format == Format::OpenMetrics || options.format == Format::Prometheus) &&
+      command != Command::Stats)
+    return UsageError{
+        fmt::format("--format {} is a format of stats, not {}",
+                    options.format == Format::OpenMetrics ? "openmetrics" : "prometheus",
+                    commandName(command))};
+  if (textfile) {
+    if (command != Command::Stats)
+      return UsageError{
+          fmt::format("--textfile is an option of stats, not {}", commandName(command))};
+    options.textfile = *textfile;
+  }
   if (command == Command::KillSwitch) {
     if (!killSwitch)
       return UsageError{"kill-switch needs 'on' or 'off'"};
@@ -192,7 +244,7 @@ std::string toolHelp() {
   for (const CommandInfo& info : kCommands)
     commands += fmt::format("  {:<34} {}\n", info.synopsis, info.summary);
   return fmt::format(
-      "Usage: hftctl [--socket PATH] [--json] COMMAND [OPTIONS]\n"
+      "Usage: hftctl [--socket PATH] [--json | --format FORMAT] COMMAND [OPTIONS]\n"
       "Control and inspect hftd, the trading engine, through its control socket.\n"
       "\n"
       "Commands:\n"
@@ -200,7 +252,8 @@ std::string toolHelp() {
       "\n"
       "Options (anywhere on the line):\n"
       "  --socket PATH   the control socket (default: $HFTD_SOCKET, else {})\n"
-      "  --json          machine-readable output on stdout\n"
+      "  --json          machine-readable output on stdout (same as --format json)\n"
+      "  --format FORMAT text (default), json; for stats also openmetrics, prometheus\n"
       "  -h, --help      this help; `hftctl COMMAND --help` for one command\n"
       "  --version       print hftctl's version and exit\n"
       "\n"
@@ -217,7 +270,7 @@ std::string toolHelp() {
 
 std::string commandHelp(Command command) {
   const CommandInfo& info = infoOf(command);
-  return fmt::format("Usage: hftctl [--socket PATH] [--json] {}\n{}\n\n{}\n\n"
+  return fmt::format("Usage: hftctl [--socket PATH] [--json | --format FORMAT] {}\n{}\n\n{}\n\n"
                      "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hftd not "
                      "running.\n",
                      info.synopsis, info.summary, info.details);

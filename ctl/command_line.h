@@ -19,15 +19,21 @@ inline constexpr int kExitNotRunning = 3; // no daemon on the socket
 
 enum class Command { Status, Stats, StartSession, StopSession, KillSwitch, Reload, Version };
 
+// --format: text (tables, the default), json (also --json), and for stats only the metric
+// expositions openmetrics (OpenMetrics 1.0) and prometheus (text 0.0.4, node_exporter's).
+enum class Format { Text, Json, OpenMetrics, Prometheus };
+
 struct Options {
   std::optional<Command> command; // empty only with help or clientVersion
   std::string socketPath;         // --socket, else $HFTD_SOCKET, else the default
-  bool json = false;
+  Format format = Format::Text;
+  bool json = false;              // format == Format::Json
   bool help = false;              // --help: the tool's help, or the command's when one is given
   bool clientVersion = false;     // --version: hftctl's own version, no daemon needed
   std::uint32_t durationSec = 0;  // start-session --duration
   bool killSwitchOn = false;      // kill-switch on|off
   std::optional<double> watchSec; // stats --watch
+  std::string textfile;           // stats --textfile: also write Prometheus text here, atomically
 };
 
 struct UsageError {

@@ -2,17 +2,26 @@
 // hftctl as a function: parse, call hftd, print, and turn every failure into a message + code.
 #include "ctl/hftctl.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
 #include <variant>
 
 #include <fmt/format.h>
 
 #include "ctl/command_line.h"
 #include "ctl/control_client.h"
+#include "ctl/openmetrics.h"
 #include "ctl/output.h"
 #include "daemon/control/control_protocol.h"
 
@@ -77,6 +86,71 @@ bool waitForInterrupt(const sigset_t& signals, double seconds) {
   }
 }
 
+// The stats in the chosen machine format, or "" for the human tables.
+std::string statsDocument(const control::EngineStats& stats, Format format) {
+  switch (format) {
+  case Format::Json: return statsJson(stats) + "\n";
+  case Format::OpenMetrics: return statsMetrics(stats, MetricsDialect::OpenMetrics);
+  case Format::Prometheus: return statsMetrics(stats, MetricsDialect::Prometheus);
+  case Format::Text: break;
+  }
+  return formatStats(stats);
+}
+
+// Replaces `path` with `text` so that a reader (node_exporter) sees the old file or the new one,
+// never half of one: a temporary file in the same directory, then rename(2).
+void writeFileAtomically(const std::string& path, std::string_view text) {
+  const std::string temp = fmt::format("{}.{}.tmp", path, getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot create {}: {}", temp, std::strerror(errno)));
+  // ".tmp": not a *.prom the collector would read. 0644 whatever the umask: node_exporter
+  // reads it as another user.
+  int error = ::fchmod(fd, 0644) == 0 ? 0 : errno;
+  for (std::size_t done = 0; error == 0 && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else if (n == 0)
+      error = EIO;
+    else if (errno != EINTR)
+      error = errno;
+  }
+  if (::close(fd) != 0 && error == 0)
+    error = errno; // NFS and full disks report here
+  if (error == 0 && ::rename(temp.c_str(), path.c_str()) == 0)
+    return;
+  if (error == 0)
+    error = errno;
+  ::unlink(temp.c_str());
+  throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(error)));
+}
+
+// One connection for the whole watch. The server closes a connection idle for 30 s, and hftd
+// may restart: a call that finds the connection closed reconnects once and is retried.
+class StatsSource {
+public:
+  explicit StatsSource(const std::string& socketPath) : socketPath_(socketPath) {}
+
+  control::EngineStats next() {
+    if (client_) {
+      try {
+        return client_->stats();
+      } catch (const ControlClientError& e) {
+        if (e.failure() != Failure::Failed || !e.errorName().empty())
+          throw; // the daemon answered with an error: a new connection would not help
+        client_.reset();
+      }
+    }
+    client_ = std::make_unique<ControlClient>(socketPath_);
+    return client_->stats();
+  }
+
+private:
+  std::string socketPath_;
+  std::unique_ptr<ControlClient> client_;
+};
+
 int watchStats(const Options& options, std::ostream& out) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -97,18 +171,17 @@ int watchStats(const Options& options, std::ostream& out) {
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
   } guard(signals);
+  StatsSource source(options.socketPath);
   for (;;) {
-    control::EngineStats stats;
-    {
-      ControlClient client(options.socketPath); // fresh each time: no idle timeout to outlive
-      stats = client.stats();
-    }
-    if (options.json) {
-      out << statsJson(stats) << '\n';
-    } else {
+    const control::EngineStats stats = source.next();
+    if (!options.textfile.empty())
+      writeFileAtomically(options.textfile, statsMetrics(stats, MetricsDialect::Prometheus));
+    if (options.format == Format::Text) {
       out << "\033[H\033[2J" << formatStats(stats)
           << fmt::format("\nEvery {}s from {}. Ctrl-C to stop.\n", *options.watchSec,
                          options.socketPath);
+    } else {
+      out << statsDocument(stats, options.format);
     }
     out.flush();
     if (waitForInterrupt(signals, *options.watchSec)) {
@@ -132,7 +205,9 @@ int execute(const Options& options, std::ostream& out) {
   }
   case Command::Stats: {
     const auto stats = client.stats();
-    out << (options.json ? statsJson(stats) + "\n" : formatStats(stats));
+    if (!options.textfile.empty())
+      writeFileAtomically(options.textfile, statsMetrics(stats, MetricsDialect::Prometheus));
+    out << statsDocument(stats, options.format);
     break;
   }
   case Command::StartSession: {

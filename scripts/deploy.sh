@@ -156,7 +156,7 @@ render() {
 
 make_payload() {
   local f name
-  mkdir -p "$stage"/{bin,scripts,libexec,units,config,sysusers,tmpfiles,share,docs}
+  mkdir -p "$stage"/{bin,scripts,libexec,units,config,sysusers,tmpfiles,logrotate,share,docs,grafana}
   for p in "${PROGRAMS[@]}"; do cp "$dist/$p" "$stage/bin/"; done
   for f in "${SCRIPTS[@]}"; do
     [[ -f $REPO/scripts/$f ]] || die_usage "scripts/$f is missing from the repository"
@@ -180,7 +180,9 @@ make_payload() {
   done
   for f in "$REPO"/conf/sysusers.d/*.conf; do cp "$f" "$stage/sysusers/"; done
   for f in "$REPO"/conf/tmpfiles.d/*.conf; do cp "$f" "$stage/tmpfiles/"; done
+  for f in "$REPO"/conf/logrotate.d/*; do cp "$f" "$stage/logrotate/"; done
   for f in "$REPO"/docs/*.md; do cp "$f" "$stage/docs/"; done
+  for f in "$REPO"/docs/grafana/*.json; do cp "$f" "$stage/grafana/"; done
   write_installer >"$stage/install.sh"
 }
 
@@ -220,16 +222,19 @@ else
 fi
 
 say "installing into ${root:-/}: $opt/{bin,scripts,libexec,docs}, /etc/hft, /etc/systemd/system"
-mkdir -p "$opt"/{bin,scripts,libexec,docs,share/hft} "$root"/etc/{hft,systemd/system,sysusers.d,tmpfiles.d} \
+mkdir -p "$opt"/{bin,scripts,libexec,docs/grafana,share/hft} \
+  "$root"/etc/{hft,systemd/system,sysusers.d,tmpfiles.d,logrotate.d} \
   "$root/var/lib/hft/data" "$root/var/log/hft" "$root/usr/local/bin"
 install -m 0755 "$here"/bin/* "$opt/bin/"
 install -m 0755 "$here"/scripts/* "$opt/scripts/"
 install -m 0755 "$here"/libexec/* "$opt/libexec/"
 install -m 0644 "$here"/docs/* "$opt/docs/"
+install -m 0644 "$here"/grafana/* "$opt/docs/grafana/"
 install -m 0644 "$here"/share/* "$opt/share/hft/"
 install -m 0644 "$here"/units/* "$root/etc/systemd/system/"
 install -m 0644 "$here"/sysusers/* "$root/etc/sysusers.d/"
 install -m 0644 "$here"/tmpfiles/* "$root/etc/tmpfiles.d/"
+install -m 0644 "$here"/logrotate/* "$root/etc/logrotate.d/"
 
 # Configuration: an operator's edits are never overwritten.
 for src in "$here"/config/*; do

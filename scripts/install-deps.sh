@@ -12,6 +12,9 @@ packages=(
   # run and test
   systemd python3 python3-numpy python3-matplotlib iproute2 procps util-linux passwd
   xdp-tools openssh-client openssh-server file
+  # hft-monitor's logrotate.d and the metrics test's node_exporter (where systemd runs,
+  # Debian starts it on :9100: `systemctl disable --now prometheus-node-exporter` if unwanted)
+  logrotate prometheus-node-exporter
   # data collection and benchmarks
   sysstat linux-perf sockperf numactl ethtool
   # the exchange-link capture (collect_data.sh) and its dissector's tests (tshark, editcap)

@@ -297,6 +297,18 @@ monitor_has_data() {
 }
 wait_for "hft-monitor's four files ($(ct sh -c "cd $mon_dir && wc -c * | tr '\n' ' '"))" 30 monitor_has_data
 ok "hft-monitor: $(ct sh -c "cd $mon_dir && wc -l mpstat.txt vmstat.txt pidstat.txt hftctl_stats.jsonl | head -n 4 | awk '{printf \"%s=%s \", \$2, \$1}'")"
+# ... and its Prometheus textfile, linked from node_exporter's directory where that exists.
+prom=/run/hft-monitor/hft.prom
+monitor_has_metrics() {
+  ct grep -q '^hft_orders_sent_total ' "$prom" && ct grep -q '^hft_link_up ' "$prom"
+}
+wait_for "hft-monitor's $prom" 30 monitor_has_metrics
+[[ $(ct stat -c '%U %a' "$prom") == "hft-monitor 644" ]] || fail "$prom is not hft-monitor's, mode 644"
+if ct test -d /var/lib/prometheus/node-exporter; then
+  [[ $(ct readlink /var/lib/prometheus/node-exporter/hft.prom) == "$prom" ]] ||
+    fail "/var/lib/prometheus/node-exporter/hft.prom does not link to $prom"
+fi
+ok "hft-monitor: $prom ($(ct grep -c '^hft_' "$prom") hft_ samples)"
 
 # ---------------------------------------------------------------------------------------------
 # The target's own stop job ends at once (it is ordered after its services, so it stops before

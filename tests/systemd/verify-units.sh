@@ -18,10 +18,12 @@ trap 'rm -rf "$root"' EXIT
   { cat "$root/.install.log" >&2; echo "meson install into $root failed" >&2; exit 1; }
 
 # What the units reference from the system: the vendor units (sysinit.target, ...), copied
-# without replacing ours, and /bin/kill of ExecReload=.
+# without replacing ours, /bin/kill of ExecReload=, and the monitor's /bin/ln and /usr/bin/find.
 mkdir -p "$root/usr/lib/systemd/system" "$root/bin"
 cp -a -n /usr/lib/systemd/system/. "$root/usr/lib/systemd/system/"
-cp /bin/kill "$root/bin/kill"
+cp /bin/kill /bin/ln "$root/bin/"
+mkdir -p "$root/usr/bin"
+cp /usr/bin/find "$root/usr/bin/find"
 
 units=()
 for u in hftd.service hft-exchange-sim.service hft-monitor.service hft.target; do

@@ -141,6 +141,8 @@ for f in hftd.toml exchange-sim.toml; do
   cmp -s "$src/conf/$f" "$root/etc/hft/$f" || fail "/etc/hft/$f is not conf/$f"
 done
 [[ -f $root/etc/sysusers.d/hft.conf && -f $root/etc/tmpfiles.d/hft.conf ]] || fail "sysusers.d/tmpfiles.d not installed"
+cmp -s "$src/conf/logrotate.d/hft-monitor" "$root/etc/logrotate.d/hft-monitor" || fail "logrotate.d/hft-monitor not installed"
+[[ -f $opt/docs/grafana/hft.json ]] || fail "the Grafana dashboard is not in /opt/hft/docs/grafana"
 [[ $(readlink "$opt/config") == ../../etc/hft && -f $opt/config/hftd.toml ]] || fail "/opt/hft/config does not lead to /etc/hft"
 [[ $(readlink "$opt/logs") == ../../var/log/hft ]] || fail "the seed's empty /opt/hft/logs did not become a link to /var/log/hft"
 [[ -f $opt/data/old-run.txt && ! -L $opt/data ]] || fail "a non-empty /opt/hft/data was not kept as it is"

@@ -251,7 +251,7 @@ class HftctlTest(unittest.TestCase):
                         "kill-switch", "reload", "version"):
             r = hftctl(command, "--help")
             self.assertExit(r, 0)
-            self.assertIn(f"[--json] {command}", r.stdout)
+            self.assertIn(f"[--json | --format FORMAT] {command}", r.stdout)
 
     def test_usage_errors_exit_2(self):
         for args in (["bogus"], ["status", "--bogus"], ["kill-switch"],
@@ -315,6 +315,37 @@ class HftctlTest(unittest.TestCase):
             proc.stdout.close()
         for document in documents:
             self.check_stats_schema(document)
+
+    def test_watch_keeps_one_connection_and_reconnects_after_idle_close(self):
+        directory = tempfile.mkdtemp(prefix="hftctl-it-idle-")
+        daemon = FakeDaemon(directory, "--idle-timeout-ms", "700")
+        pids = []
+        try:
+            # Refreshes faster than the idle timeout share one connection; slower ones find
+            # it closed by the server and reconnect, and the watch goes on.
+            for interval, refreshes in (("0.1", 6), ("1", 3)):
+                proc = subprocess.Popen(
+                    [HFTCTL, "--socket", daemon.socket, "--json", "stats", "--watch",
+                     interval], stdout=subprocess.PIPE, text=True)
+                try:
+                    for _ in range(refreshes):
+                        self.check_stats_schema(json.loads(proc.stdout.readline()))
+                    proc.send_signal(signal.SIGINT)
+                    self.assertEqual(proc.wait(10), 0)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                    proc.stdout.close()
+                pids.append(proc.pid)
+        finally:
+            daemon.stop()
+            with open(os.path.join(directory, "daemon.log")) as log:
+                text = log.read()
+            shutil.rmtree(directory, ignore_errors=True)
+        fast, slow = (text.count(f" pid {pid}\n") for pid in pids)
+        self.assertEqual(fast, 1, text)
+        self.assertGreaterEqual(slow, 3, text)
 
     # --- permissions --------------------------------------------------------
 

@@ -56,6 +56,35 @@ TEST_CASE("hftctl args: --json is accepted before or after the command") {
   CHECK_FALSE(parseOk({"stats"}).json);
 }
 
+TEST_CASE("hftctl args: --format picks text, json, openmetrics or prometheus; --json is json") {
+  using hft::ctl::Format;
+  CHECK(parseOk({"stats"}).format == Format::Text);
+  CHECK(parseOk({"stats", "--format", "text"}).format == Format::Text);
+  CHECK(parseOk({"--format=json", "status"}).format == Format::Json);
+  CHECK(parseOk({"--format=json", "status"}).json);
+  CHECK(parseOk({"--json", "stats", "--format", "json"}).format == Format::Json);
+  CHECK(parseOk({"stats", "--format", "openmetrics"}).format == Format::OpenMetrics);
+  CHECK_FALSE(parseOk({"stats", "--format", "openmetrics"}).json);
+  CHECK(parseOk({"stats", "--format", "prometheus", "--watch", "1"}).format == Format::Prometheus);
+  CHECK(parseError({"stats", "--format"}).find("--format needs") == 0);
+  CHECK(parseError({"stats", "--format", "yaml"}) ==
+        "--format takes text, json, openmetrics or prometheus, not 'yaml'");
+  CHECK(parseError({"--json", "stats", "--format", "text"}).find("contradicts") !=
+        std::string::npos);
+  CHECK(parseError({"status", "--format", "openmetrics"}) ==
+        "--format openmetrics is a format of stats, not status");
+}
+
+TEST_CASE("hftctl args: stats --textfile takes a path; other commands refuse it") {
+  CHECK(parseOk({"stats"}).textfile.empty());
+  CHECK(parseOk({"stats", "--textfile", "/tmp/x/hft.prom"}).textfile == "/tmp/x/hft.prom");
+  CHECK(parseOk({"--json", "stats", "--watch", "1", "--textfile=/t/h.prom"}).textfile ==
+        "/t/h.prom");
+  CHECK(parseError({"stats", "--textfile"}) == "--textfile needs a PATH");
+  CHECK(parseError({"status", "--textfile", "/t/h.prom"}) ==
+        "--textfile is an option of stats, not status");
+}
+
 TEST_CASE("hftctl args: start-session takes --duration in whole seconds, default 0") {
   CHECK(parseOk({"start-session"}).durationSec == 0);
   CHECK(parseOk({"start-session", "--duration", "3600"}).durationSec == 3600);
@@ -117,12 +146,13 @@ TEST_CASE("hftctl args: usage errors say what was wrong") {
 
 TEST_CASE("hftctl args: the tool help lists every command and every exit code") {
   const std::string help = hft::ctl::toolHelp();
-  for (const char* name :
-       {"status", "stats", "start-session", "stop-session", "kill-switch", "reload", "version",
-        "--socket", "--json", "--watch", "--duration", "HFTD_SOCKET", "hft-admin"})
+  for (const char* name : {"status", "stats", "start-session", "stop-session", "kill-switch",
+                           "reload", "version", "--socket", "--json", "--format", "openmetrics",
+                           "--watch", "--duration", "HFTD_SOCKET", "hft-admin"})
     CHECK_MESSAGE(help.find(name) != std::string::npos, name);
   for (const char* code : {"  0  ", "  1  ", "  2  ", "  3  "})
     CHECK_MESSAGE(help.find(code) != std::string::npos, code);
   CHECK(hft::ctl::commandHelp(Command::Stats).find("--watch SECS") != std::string::npos);
+  CHECK(hft::ctl::commandHelp(Command::Stats).find("--textfile PATH") != std::string::npos);
   CHECK(hft::ctl::commandHelp(Command::StartSession).find("--duration SECS") != std::string::npos);
 }

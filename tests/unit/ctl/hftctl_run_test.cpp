@@ -47,8 +47,8 @@ TEST_CASE("hftctl: COMMAND --help prints that command's help and contacts no dae
        {"status", "stats", "start-session", "stop-session", "kill-switch", "reload", "version"}) {
     const Result r = run({command, "--help", "--socket", "/nonexistent/x.sock"});
     CHECK_MESSAGE(r.code == hft::ctl::kExitOk, command);
-    CHECK_MESSAGE(r.out.find(std::string("hftctl [--socket PATH] [--json] ") + command) !=
-                      std::string::npos,
+    CHECK_MESSAGE(r.out.find(std::string("hftctl [--socket PATH] [--json | --format FORMAT] ") +
+                             command) != std::string::npos,
                   command);
   }
 }
