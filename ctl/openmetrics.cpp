@@ -109,7 +109,7 @@ struct CounterMetric {
 
 // Every monotonic counter of the stats JSON (docs/control.md), in its order. They restart from
 // 0 with hftd; Prometheus' rate() and increase() handle that.
-constexpr std::array<CounterMetric, 18> kCounters{{
+constexpr std::array<CounterMetric, 22> kCounters{{
     {"hft_rx_packets", &EngineStats::rxPackets,
      "Socket reads from the exchange that returned data."},
     {"hft_rx_messages", &EngineStats::rxMessages, "Frames decoded from the exchange."},
@@ -134,6 +134,14 @@ constexpr std::array<CounterMetric, 18> kCounters{{
      "Journal or latency records lost to a full ring; should stay 0."},
     {"hft_write_errors", &EngineStats::writeErrors,
      "Failed writes to the session directory; should stay 0."},
+    {"hft_journal_records", &EngineStats::journalRecords,
+     "Records accepted into the session journal (orders sent, execution reports)."},
+    {"hft_journal_lost", &EngineStats::journalLost,
+     "Journal records that never reached journal.bin; must stay 0."},
+    {"hft_latency_samples_lost", &EngineStats::latencySamplesLost,
+     "latency.csv rows lost to a full session disk."},
+    {"hft_orders_held", &EngineStats::ordersHeld,
+     "New orders not sent because the journal could not take their records."},
 }};
 
 struct GaugeMetric {
@@ -152,6 +160,15 @@ constexpr std::array<GaugeMetric, 5> kRiskLimits{{
      "Risk limit: orders sent per second."},
     {"hft_risk_price_band_bps", &EngineStats::riskPriceBandBps,
      "Risk limit: price band around the mid, in basis points."},
+}};
+
+constexpr std::array<GaugeMetric, 3> kJournalGauges{{
+    {"hft_journal_unwritten", &EngineStats::journalUnwritten,
+     "Journal records held in memory because the disk had no room."},
+    {"hft_journal_complete", &EngineStats::journalComplete,
+     "1 while the session journal holds every record, else 0."},
+    {"hft_disk_full", &EngineStats::diskFull,
+     "1 once a write to the session directory failed this session."},
 }};
 
 constexpr std::array<std::string_view, 5> kStates{"idle", "connecting", "trading", "stopping",
@@ -224,6 +241,11 @@ std::string statsMetrics(const EngineStats& s, MetricsDialect dialect) {
   for (const CounterMetric& c : kCounters) {
     e.family(c.name, Type::Counter, c.help);
     e.sample(std::string(c.name) + "_total", {}, std::to_string(s.*c.member));
+  }
+
+  for (const GaugeMetric& g : kJournalGauges) {
+    e.family(g.name, Type::Gauge, g.help);
+    e.sample(g.name, {}, std::to_string(s.*g.member));
   }
 
   for (const GaugeMetric& g : kRiskLimits) {

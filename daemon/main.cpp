@@ -79,7 +79,7 @@ int run(const config::CommandLine& cmd) {
   // Signals are taken synchronously by the main loop, never by a worker.
   sigset_t signals;
   sigemptyset(&signals);
-  for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR2})
+  for (const int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2})
     sigaddset(&signals, s);
   if (const int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
     spdlog::critical("cannot block the signals hftd handles: {}", std::strerror(err));
@@ -155,6 +155,11 @@ int run(const config::CommandLine& cmd) {
         } catch (const std::exception& e) {
           spdlog::error("SIGHUP reload failed: {}", e.what());
         }
+      } else if (info.ssi_signo == SIGUSR1) {
+        if (testHooks)
+          engine.toggleRecordStallForTest();
+        else
+          spdlog::warn("SIGUSR1 ignored (test hooks are off)");
       } else if (info.ssi_signo == SIGUSR2) {
         if (testHooks)
           engine.stallStrategyForTest();

@@ -156,6 +156,10 @@ std::string_view describe(Autostart autostart) noexcept {
   return "?";
 }
 
+std::string_view describe(OnDiskFull policy) noexcept {
+  return policy == OnDiskFull::StopTrading ? "stop_trading" : "keep_trading";
+}
+
 std::string_view describe(MdTransport transport) noexcept {
   switch (transport) {
   case MdTransport::Tcp: return "tcp";
@@ -231,6 +235,11 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
               {"interactive", Autostart::Interactive}});
     s.integer("duration_sec", c.session.durationSec, 0, kU32);
     s.string("directory", c.session.directory);
+    s.choice(
+        "on_disk_full", c.session.onDiskFull,
+        {{"stop_trading", OnDiskFull::StopTrading}, {"keep_trading", OnDiskFull::KeepTrading}});
+    s.integer("journal_reserve_mib", c.session.journalReserveMib, 0, 65536);
+    s.integer("journal_ring", c.session.journalRing, 1024, 1 << 22);
     s.finish();
   }
   {
@@ -295,6 +304,9 @@ void validate(const HftdConfig& c) {
                       "): every order would be refused");
   if (c.session.directory.empty() || c.session.directory.front() != '/')
     throw ConfigError(file + ": [session] directory must be an absolute path");
+  if ((c.session.journalRing & (c.session.journalRing - 1)) != 0)
+    throw ConfigError(file + ": [session] journal_ring (" + std::to_string(c.session.journalRing) +
+                      ") must be a power of two, such as 65536");
   if (c.control.socket.empty() || c.control.socket.front() != '/')
     throw ConfigError(file + ": [control] socket must be an absolute path");
 }
@@ -335,6 +347,10 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.applied, a.log.level != b.log.level, "log.level");
   note(plan.applied, a.session.durationSec != b.session.durationSec, "session.duration_sec");
   note(plan.applied, a.session.directory != b.session.directory, "session.directory");
+  note(plan.applied, a.session.onDiskFull != b.session.onDiskFull,
+       "session.on_disk_full (next session)");
+  note(plan.applied, a.session.journalReserveMib != b.session.journalReserveMib,
+       "session.journal_reserve_mib (next session)");
   note(plan.applied, a.exchange.host != b.exchange.host || a.exchange.port != b.exchange.port,
        "exchange.host/port (next session)");
   note(plan.applied, a.exchange.account != b.exchange.account, "exchange.account (next session)");
@@ -367,6 +383,7 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
        "control.idle_timeout_ms");
   note(plan.needsRestart, a.exchange.interface != b.exchange.interface, "exchange.interface");
   note(plan.needsRestart, a.session.autostart != b.session.autostart, "session.autostart");
+  note(plan.needsRestart, a.session.journalRing != b.session.journalRing, "session.journal_ring");
   return plan;
 }
 

@@ -21,10 +21,14 @@ enum class MdTransport : std::uint8_t { Tcp, Udp, AfXdp };
 // Where the XDP program hooks in: the driver's own hook when it has one, else the generic
 // (SKB) hook; or one of the two, forced.
 enum class XdpMode : std::uint8_t { Auto, Native, Skb };
+// What a session does when its directory's filesystem is full (docs/session-data.md): stop
+// sending new orders, or keep trading and lose only latency samples while the journal has room.
+enum class OnDiskFull : std::uint8_t { StopTrading, KeepTrading };
 
 [[nodiscard]] std::string_view describe(PollMode mode) noexcept;
 [[nodiscard]] std::string_view describe(Autostart autostart) noexcept;
 [[nodiscard]] std::string_view describe(MdTransport transport) noexcept;
+[[nodiscard]] std::string_view describe(OnDiskFull policy) noexcept;
 // "tcp", "udp" or "af_xdp"; false for anything else.
 [[nodiscard]] bool parseMdTransport(std::string_view text, MdTransport& out) noexcept;
 
@@ -59,6 +63,13 @@ struct SessionConfig {
   Autostart autostart = Autostart::Interactive;
   std::uint32_t durationSec = 0; // 0 = until stop-session or shutdown
   std::string directory = "/var/lib/hft/sessions";
+  OnDiskFull onDiskFull = OnDiskFull::StopTrading;
+  // Disk space claimed (fallocate) for journal.bin when a session opens, so the journal still
+  // has room once the filesystem fills: the execution reports of orders already out.
+  std::uint32_t journalReserveMib = 16;
+  // Slots of the ring that carries journal records off the network thread (a power of two);
+  // new orders stop while fewer than an eighth are free.
+  std::uint32_t journalRing = 65536;
 };
 
 struct ControlConfig {

@@ -44,7 +44,7 @@ struct CounterField {
   std::uint64_t EngineStats::*member;
 };
 
-inline constexpr std::array<CounterField, 26> kCounterFields{{
+inline constexpr std::array<CounterField, 33> kCounterFields{{
     {"rx_packets", &EngineStats::rxPackets},
     {"rx_messages", &EngineStats::rxMessages},
     {"md_messages", &EngineStats::mdMessages},
@@ -63,6 +63,13 @@ inline constexpr std::array<CounterField, 26> kCounterFields{{
     {"unsent_orders", &EngineStats::unsentOrders},
     {"dropped_records", &EngineStats::droppedRecords},
     {"write_errors", &EngineStats::writeErrors},
+    {"journal_records", &EngineStats::journalRecords},
+    {"journal_unwritten", &EngineStats::journalUnwritten},
+    {"journal_lost", &EngineStats::journalLost},
+    {"journal_complete", &EngineStats::journalComplete},
+    {"latency_samples_lost", &EngineStats::latencySamplesLost},
+    {"orders_held", &EngineStats::ordersHeld},
+    {"disk_full", &EngineStats::diskFull},
     {"risk_max_order_qty", &EngineStats::riskMaxOrderQty},
     {"risk_max_position", &EngineStats::riskMaxPosition},
     {"risk_max_open_orders", &EngineStats::riskMaxOpenOrders},

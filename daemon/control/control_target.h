@@ -69,6 +69,14 @@ struct EngineStats {
   std::uint64_t unsentOrders = 0;   // orders that met a closed connection
   std::uint64_t droppedRecords = 0; // journal or latency records lost to a full ring
   std::uint64_t writeErrors = 0;    // failed writes to the session directory (disk full)
+  // The journal (docs/session-data.md, "No record lost").
+  std::uint64_t journalRecords = 0;     // records accepted: on disk or held in memory
+  std::uint64_t journalUnwritten = 0;   // held in memory: the disk had no room yet
+  std::uint64_t journalLost = 0;        // never reached journal.bin
+  std::uint64_t journalComplete = 1;    // 1 while journal.bin holds every record, else 0
+  std::uint64_t latencySamplesLost = 0; // latency.csv rows lost to a full disk
+  std::uint64_t ordersHeld = 0;         // new orders not sent: the journal could not take them
+  std::uint64_t diskFull = 0;           // 1 once a write to the session directory failed
   // The risk limits in force (they change with a reload).
   std::uint64_t riskMaxOrderQty = 0;
   std::uint64_t riskMaxPosition = 0;

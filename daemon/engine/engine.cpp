@@ -80,7 +80,7 @@ Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
                    : std::string("CLOCK_MONOTONIC (no invariant TSC)"));
   core::RegionOptions memory;
   memory.hugePages = config_.cpu.hugePages;
-  shared_ = std::make_unique<SharedState>(memory);
+  shared_ = std::make_unique<SharedState>(memory, config_.session.journalRing);
   const bool parks = config_.cpu.pollMode == config::PollMode::Yield;
   shared_->networkParker.setActive(parks);
   shared_->strategyParker.setActive(parks);
@@ -172,12 +172,14 @@ void Engine::shutdown() {
 void Engine::housekeepingLoop() {
   std::uint64_t lastFlush = 0;
   while (!housekeepingStop_.load(std::memory_order_relaxed)) {
-    drainRecords();
+    if (!stallRecords_.load(std::memory_order_relaxed))
+      drainRecords();
     drainLogs(shared_->netLog);
     drainLogs(shared_->strategyLog);
     const std::uint64_t now = core::monotonicNs();
     if (now - lastFlush > 50'000'000ULL) {
       recorder_.flush();
+      updateRecordsHalt();
       lastFlush = now;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -186,6 +188,24 @@ void Engine::housekeepingLoop() {
   drainLogs(shared_->netLog);
   drainLogs(shared_->strategyLog);
   recorder_.flush();
+}
+
+void Engine::updateRecordsHalt() {
+  if (!recorder_.isOpen()) {
+    shared_->recordsHalted.store(false, std::memory_order_relaxed); // the next session starts clean
+    return;
+  }
+  const bool halt = recorder_.ordersMustStop();
+  if (halt == shared_->recordsHalted.load(std::memory_order_relaxed))
+    return;
+  shared_->recordsHalted.store(halt, std::memory_order_relaxed);
+  if (halt)
+    spdlog::error("New orders stopped: the session directory {} is full (on_disk_full = {}); "
+                  "open orders are still cancelled and their reports journaled. Free space; "
+                  "then `hftctl stop-session` and `hftctl start-session` to trade again",
+                  recorder_.directory(), config::describe(config().session.onDiskFull));
+  else
+    spdlog::warn("The journal is written again: new orders may be sent");
 }
 
 void Engine::drainRecords() {
@@ -286,6 +306,15 @@ void Engine::formatLog(const LogEvent& e) {
                   "records are counted as dropped",
                   e.a == 1 ? "journal" : "latency");
     break;
+  case Kind::JournalRingLow:
+    if (e.a == 1)
+      spdlog::error("The journal ring is nearly full ({} records waiting): new orders stop so "
+                    "that no execution report's record is lost; the housekeeping thread is "
+                    "not keeping up",
+                    e.b);
+    else
+      spdlog::warn("The journal ring has room again: new orders may be sent");
+    break;
   case Kind::Reconnecting: spdlog::warn("Reconnecting to exchange {} in {} ms", host, e.a); break;
   }
 }
@@ -365,6 +394,14 @@ control::EngineStats Engine::collectStats() const {
   s.unsentOrders = n.unsentOrders.load(r);
   s.droppedRecords = n.recordDrops.load(r);
   s.writeErrors = recorder_.writeErrors();
+  const auto journal = recorder_.journalState();
+  s.journalRecords = journal.records;
+  s.journalUnwritten = journal.unwritten;
+  s.journalLost = journal.lost + n.journalDrops.load(r);
+  s.journalComplete = s.journalLost == 0 && s.journalUnwritten == 0 ? 1 : 0;
+  s.latencySamplesLost = journal.latencyLost;
+  s.ordersHeld = t.ordersHeld.load(r);
+  s.diskFull = journal.diskFull ? 1 : 0;
   const auto limits = config().risk;
   s.riskMaxOrderQty = limits.maxOrderQty;
   s.riskMaxPosition = static_cast<std::uint64_t>(limits.maxPosition);
@@ -402,7 +439,9 @@ std::string Engine::startSession(std::uint32_t durationSec) {
   const std::string id = makeSessionId();
   const std::string dir = cfg.session.directory + "/" + id;
   try {
-    recorder_.open(dir);
+    recorder_.open(dir, cfg.session.onDiskFull,
+                   static_cast<std::uint64_t>(cfg.session.journalReserveMib) << 20);
+    shared_->recordsHalted.store(false, std::memory_order_relaxed);
   } catch (const std::system_error& e) {
     throw control::ControlError(control::kErrorFailed,
                                 std::string(e.what()) +
@@ -506,6 +545,7 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
       },
       kDrainTimeout);
   std::this_thread::sleep_for(std::chrono::milliseconds(5)); // one housekeeping pass
+  recorder_.flush(); // the stats say whether the journal is whole on disk
   control::SessionSummary summary;
   summary.stats = collectStats();
   summary.stats.state = "stopped";
@@ -558,6 +598,14 @@ bool Engine::workersAlive() {
   lastNetBeats_ = net;
   lastStrategyBeats_ = strat;
   return alive;
+}
+
+void Engine::toggleRecordStallForTest() {
+  const bool stall = !stallRecords_.load();
+  spdlog::warn("Test hook: the housekeeping thread {} journal and latency records "
+               "(HFTD_TEST_HOOKS=1)",
+               stall ? "stops taking" : "takes again");
+  stallRecords_.store(stall);
 }
 
 void Engine::stallStrategyForTest() {

@@ -41,6 +41,8 @@ public:
   [[nodiscard]] bool workersAlive();
   // Test hook (HFTD_TEST_HOOKS=1): the strategy thread stops proving it is alive.
   void stallStrategyForTest();
+  // Test hook: the housekeeping thread stops (or resumes) draining the record rings.
+  void toggleRecordStallForTest();
   // What a reload reads, given the file's path: by default the file alone; hftd's main sets
   // one that puts the command line back on top (config::reloadConfig). Call before start().
   using ConfigLoader = std::function<config::HftdConfig(const std::string& path)>;
@@ -61,6 +63,8 @@ public:
 private:
   void housekeepingLoop();
   void drainRecords();
+  // Publishes the recorder's verdict (disk full, journal unwritten) to the strategy.
+  void updateRecordsHalt();
   void drainLogs(core::SpscRing<LogEvent>& ring);
   void formatLog(const LogEvent& event);
   [[nodiscard]] control::EngineStats collectStats() const;
@@ -81,6 +85,7 @@ private:
   std::thread strategyThread_;
   std::thread housekeepingThread_;
   std::atomic<bool> housekeepingStop_{false};
+  std::atomic<bool> stallRecords_{false};
 
   std::mutex sessionMutex_; // serialises start/stop from the control and main threads
   std::atomic<bool> sessionActive_{false};

@@ -76,6 +76,7 @@ struct LogEvent {
     UnknownSymbol,
     KillSwitchCancels,
     RingFull,
+    JournalRingLow, // a: 1 new orders stop, 0 they may resume; b: slots in use
     Reconnecting,
   };
   Kind kind;

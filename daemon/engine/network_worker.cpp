@@ -21,6 +21,7 @@ NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& conf
       fifoPriority_(config.cpu.fifoPriority), session_(*this), hugePages_(config.cpu.hugePages),
       parkEpoll_(epoll_create1(EPOLL_CLOEXEC)), mdWire_(std::make_unique<core::Histogram>()),
       mdParsed_(std::make_unique<core::Histogram>()) {
+  journalReserveSlots_ = shared_.journal.capacity() / 8;
   // Here, on the thread that builds the engine, before any session can change exchange_.
   removeLeftoverProgram();
 }
@@ -79,7 +80,9 @@ void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std:
                             std::uint64_t nowNs) noexcept {
   JournalEntry* entry = shared_.journal.claim();
   if (!entry) {
+    // Only if the housekeeping thread stalled for the whole reserve: new orders stopped long ago.
     bump(shared_.net.recordDrops);
+    bump(shared_.net.journalDrops);
     log(LogEvent::Kind::RingFull, 1);
     return;
   }
@@ -88,6 +91,20 @@ void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std:
   entry->length = length;
   std::memcpy(entry->frame, frame, length);
   shared_.journal.publish();
+  if (!journalRingLow_ && !shared_.journal.hasRoom(journalReserveSlots_)) {
+    // What is left is for the reports of orders already out: the strategy sends no new one.
+    journalRingLow_ = true;
+    shared_.journalRingLow.store(true, std::memory_order_relaxed);
+    log(LogEvent::Kind::JournalRingLow, 1, shared_.journal.capacity() - journalReserveSlots_);
+  }
+}
+
+void NetworkWorker::checkJournalRoom() noexcept {
+  if (journalRingLow_ && shared_.journal.hasRoom(shared_.journal.capacity() / 2)) {
+    journalRingLow_ = false;
+    shared_.journalRingLow.store(false, std::memory_order_relaxed);
+    log(LogEvent::Kind::JournalRingLow, 0);
+  }
 }
 
 void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexcept {
@@ -442,6 +459,7 @@ bool NetworkWorker::drainOrders() noexcept {
 }
 
 void NetworkWorker::publishCounters() noexcept {
+  checkJournalRoom();
   const auto& c = session_.counters();
   auto& n = shared_.net;
   const feed::FeedDecoder* decoder = xdpFeed_   ? &xdpFeed_->decoder()

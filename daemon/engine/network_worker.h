@@ -62,6 +62,8 @@ private:
            std::uint64_t d = 0) noexcept;
   void pushInbound(InboundEvent::Kind kind, const protocol::FrameView* frame, std::uint64_t rxNs,
                    std::uint64_t decodedNs) noexcept;
+  // Clears the journal-ring-low stop once the ring is half empty again.
+  void checkJournalRoom() noexcept;
   void journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
                std::uint64_t nowNs) noexcept;
 
@@ -79,6 +81,10 @@ private:
   std::uint64_t generation_ = 0;
   std::uint64_t currentGeneration_ = 0;
   bool everLoggedOn_ = false;
+  bool journalRingLow_ = false;
+  // The last eighth of the journal ring is kept for execution reports of orders already sent:
+  // past that, no new order (docs/session-data.md, "No record lost").
+  std::size_t journalReserveSlots_ = 0;
   std::uint64_t reconnectAtNs_ = 0;
   std::uint64_t backoffNs_ = 0;
   std::uint64_t ordersSent_ = 0;

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -42,12 +44,33 @@ void writeFileAtomically(const std::string& path, const std::string& content) {
 
 } // namespace
 
-SessionRecorder::~SessionRecorder() {
-  if (latencyFile_)
-    std::fclose(latencyFile_);
+namespace {
+
+// The most journal bytes held in memory while the disk has no room: about 600 000 records.
+constexpr std::size_t kMaxHeldJournalBytes = 64u << 20;
+
+// Writes all of `data` at the end of an O_APPEND file; false with errno on failure. `written`
+// is how much reached the file before that.
+bool writeAll(int fd, const void* data, std::size_t size, std::size_t& written) {
+  written = 0;
+  while (written < size) {
+    const ssize_t n = ::write(fd, static_cast<const char*>(data) + written, size - written);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
-void SessionRecorder::open(const std::string& directory) {
+} // namespace
+
+SessionRecorder::~SessionRecorder() = default;
+
+void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDiskFull,
+                           std::uint64_t journalReserveBytes) {
   std::lock_guard lock(mutex_);
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
@@ -58,20 +81,41 @@ void SessionRecorder::open(const std::string& directory) {
       ::open(journalPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644));
   if (!fd)
     throw std::system_error(errno, std::generic_category(), "cannot create " + journalPath);
-  if (::write(fd.get(), kJournalMagic, sizeof(kJournalMagic)) !=
-      static_cast<ssize_t>(sizeof(kJournalMagic)))
+  if (journalReserveBytes != 0 &&
+      ::fallocate(fd.get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(journalReserveBytes)) != 0) {
+    if (errno != EOPNOTSUPP)
+      throw std::system_error(errno, std::generic_category(),
+                              "cannot reserve " + std::to_string(journalReserveBytes >> 20) +
+                                  " MiB for " + journalPath +
+                                  " (free space, or lower [session] journal_reserve_mib)");
+    spdlog::warn("{}: the filesystem cannot reserve space (fallocate unsupported); the journal "
+                 "has no room set aside for a full disk",
+                 journalPath);
+  }
+  std::size_t written = 0;
+  if (!writeAll(fd.get(), kJournalMagic, sizeof(kJournalMagic), written))
     throw std::system_error(errno, std::generic_category(), "cannot write " + journalPath);
   const std::string latencyPath = directory + "/latency.csv";
-  std::FILE* latency = std::fopen(latencyPath.c_str(), "we");
+  core::UniqueFd latency(
+      ::open(latencyPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644));
   if (!latency)
     throw std::system_error(errno, std::generic_category(), "cannot create " + latencyPath);
-  std::fputs("cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns\n",
-             latency);
+  static constexpr std::string_view kLatencyHeader =
+      "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns\n";
+  if (!writeAll(latency.get(), kLatencyHeader.data(), kLatencyHeader.size(), written))
+    throw std::system_error(errno, std::generic_category(), "cannot write " + latencyPath);
   journalFd_ = std::move(fd);
-  latencyFile_ = latency;
+  latencyFd_ = std::move(latency);
   directory_ = directory;
+  onDiskFull_ = onDiskFull;
   journalBuffer_.clear();
   journalBuffer_.reserve(1 << 20);
+  latencyBuffer_.clear();
+  latencyBuffer_.reserve(1 << 16);
+  journalBytes_ = sizeof(kJournalMagic);
+  latencyBytes_ = kLatencyHeader.size();
+  latencyRows_ = 0;
+  journalFault_ = latencyFault_ = diskFull_ = memoryCapLogged_ = false;
   for (auto& h : histograms_)
     h.reset();
   for (auto& h : intervals_)
@@ -79,7 +123,7 @@ void SessionRecorder::open(const std::string& directory) {
   hlog_.close();
   hlogPath_ = directory + "/latency.hlog";
   intervalStartNs_ = 0;
-  journalRecords_ = 0;
+  journalRecords_ = journalUnwritten_ = journalLost_ = latencyLost_ = 0;
   writeErrors_ = 0;
 }
 
@@ -119,18 +163,42 @@ void SessionRecorder::record(const LatencyRecord& r) {
     histograms_[i].record(v[i]);
     intervals_[i].record(v[i]);
   }
-  if (latencyFile_ &&
-      std::fprintf(latencyFile_, "%lu,%u,%lu,%lu,%lu,%lu,%lu,%lu\n", r.clOrdId, r.symbolId,
-                   r.mdTimestamp, r.rxNs, r.decodedNs, r.bookNs, r.decidedNs, r.sentNs) < 0)
-    ++writeErrors_;
+  if (!latencyFd_)
+    return;
+  char row[192];
+  const int n =
+      std::snprintf(row, sizeof(row), "%lu,%u,%lu,%lu,%lu,%lu,%lu,%lu\n", r.clOrdId, r.symbolId,
+                    r.mdTimestamp, r.rxNs, r.decodedNs, r.bookNs, r.decidedNs, r.sentNs);
+  if (n > 0 && static_cast<std::size_t>(n) < sizeof(row)) {
+    latencyBuffer_.append(row, static_cast<std::size_t>(n));
+    ++latencyRows_;
+  }
 }
 
 void SessionRecorder::journal(const JournalEntry& e) {
   std::lock_guard lock(mutex_);
   if (!journalFd_)
     return;
+  if (journalBuffer_.size() >= kMaxHeldJournalBytes) {
+    // The disk has had no room for a long time: the journal is no longer complete.
+    ++journalLost_;
+    if (!memoryCapLogged_) {
+      memoryCapLogged_ = true;
+      spdlog::critical("session journal {}/journal.bin: {} MiB of records held in memory and "
+                       "the disk still has no room: records are now lost (counted in "
+                       "journal_lost); free space in the session directory",
+                       directory_, kMaxHeldJournalBytes >> 20);
+    }
+    return;
+  }
   encodeJournalRecord(journalBuffer_, e.localNs, e.direction, e.frame, e.length);
   ++journalRecords_;
+  ++journalUnwritten_;
+}
+
+void SessionRecorder::countLostRecords(std::uint64_t n) {
+  std::lock_guard lock(mutex_);
+  journalLost_ += n;
 }
 
 void SessionRecorder::flush() {
@@ -139,28 +207,84 @@ void SessionRecorder::flush() {
 }
 
 void SessionRecorder::flushLocked() {
-  if (journalFd_ && !journalBuffer_.empty()) {
-    std::size_t done = 0;
-    while (done < journalBuffer_.size()) {
-      const ssize_t n =
-          ::write(journalFd_.get(), journalBuffer_.data() + done, journalBuffer_.size() - done);
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
-        ++writeErrors_;
-        spdlog::error("session journal {}/journal.bin: write failed: {}; records are lost "
-                      "until the disk has room",
-                      directory_, std::strerror(errno));
-        break;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    journalBuffer_.clear();
+  flushJournalLocked();
+  flushLatencyLocked();
+  if (!hlog_.flush()) {
+    ++writeErrors_;
+    diskFull_ = true;
   }
-  if (latencyFile_ && std::fflush(latencyFile_) != 0)
-    ++writeErrors_;
-  if (!hlog_.flush())
-    ++writeErrors_;
+}
+
+void SessionRecorder::flushJournalLocked() {
+  if (!journalFd_ || journalBuffer_.empty())
+    return;
+  std::size_t written = 0;
+  if (writeAll(journalFd_.get(), journalBuffer_.data(), journalBuffer_.size(), written)) {
+    journalBytes_ += journalBuffer_.size();
+    journalBuffer_.clear();
+    journalUnwritten_ = 0;
+    if (journalFault_) {
+      journalFault_ = false;
+      spdlog::warn("session journal {}/journal.bin: written again, no record lost", directory_);
+    }
+    return;
+  }
+  const int error = errno;
+  ++writeErrors_;
+  diskFull_ = true;
+  // Part of a batch may have reached the file: cut it back to the last whole record, so the
+  // journal always reads back with every checksum valid, and keep the batch for the next try.
+  if (written != 0 && ::ftruncate(journalFd_.get(), static_cast<off_t>(journalBytes_)) != 0)
+    spdlog::error("session journal {}/journal.bin: cannot cut a torn write back to {} bytes: "
+                  "{}; the reader stops at the torn record",
+                  directory_, journalBytes_, std::strerror(errno));
+  if (!journalFault_) {
+    journalFault_ = true;
+    spdlog::error("session journal {}/journal.bin: write failed: {}; {} records ({} bytes) held "
+                  "in memory and retried, no new orders until they are written",
+                  directory_, std::strerror(error), journalUnwritten_, journalBuffer_.size());
+  }
+}
+
+void SessionRecorder::flushLatencyLocked() {
+  if (!latencyFd_ || latencyBuffer_.empty())
+    return;
+  std::size_t written = 0;
+  if (writeAll(latencyFd_.get(), latencyBuffer_.data(), latencyBuffer_.size(), written)) {
+    latencyBytes_ += latencyBuffer_.size();
+    latencyBuffer_.clear();
+    latencyRows_ = 0;
+    latencyFault_ = false;
+    return;
+  }
+  const int error = errno;
+  ++writeErrors_;
+  diskFull_ = true;
+  if (written != 0 && ::ftruncate(latencyFd_.get(), static_cast<off_t>(latencyBytes_)) != 0)
+    spdlog::error("session {}/latency.csv: cannot cut a torn write back: {}", directory_,
+                  std::strerror(errno));
+  if (!latencyFault_) {
+    latencyFault_ = true;
+    spdlog::error("session {}/latency.csv: write failed: {}; latency samples are lost while "
+                  "the disk is full (counted in latency_samples_lost){}",
+                  directory_, std::strerror(error),
+                  onDiskFull_ == config::OnDiskFull::StopTrading
+                      ? "; on_disk_full = stop_trading: no new orders this session"
+                      : "; on_disk_full = keep_trading: trading goes on");
+  }
+  latencyLost_ += latencyRows_;
+  latencyBuffer_.clear();
+  latencyRows_ = 0;
+}
+
+bool SessionRecorder::ordersMustStop() const {
+  std::lock_guard lock(mutex_);
+  return journalFault_ || (diskFull_ && onDiskFull_ == config::OnDiskFull::StopTrading);
+}
+
+SessionRecorder::JournalState SessionRecorder::journalState() const {
+  std::lock_guard lock(mutex_);
+  return {journalRecords_, journalUnwritten_, journalLost_, latencyLost_, diskFull_};
 }
 
 void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
@@ -206,14 +330,20 @@ void SessionRecorder::close(const std::string& statsJson) {
   if (!journalFd_)
     return;
   flushLocked();
-  ::fsync(journalFd_.get());
-  journalFd_.reset();
-  if (latencyFile_) {
-    std::fflush(latencyFile_);
-    ::fsync(fileno(latencyFile_));
-    std::fclose(latencyFile_);
-    latencyFile_ = nullptr;
+  if (journalUnwritten_ != 0) {
+    spdlog::error("session journal {}/journal.bin: closed with {} records the disk had no room "
+                  "for: they are lost; the file reads back whole up to them",
+                  directory_, journalUnwritten_);
+    journalLost_ += journalUnwritten_;
+    journalUnwritten_ = 0;
+    journalBuffer_.clear();
   }
+  if (::fsync(journalFd_.get()) != 0)
+    ++writeErrors_;
+  journalFd_.reset();
+  if (latencyFd_ && ::fsync(latencyFd_.get()) != 0)
+    ++writeErrors_;
+  latencyFd_.reset();
   if (intervalStartNs_ != 0) {
     // The last second, written even if the session stopped part-way through it.
     writeIntervalsLocked(intervalStartNs_ + kIntervalNs);

@@ -5,11 +5,11 @@
 
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "daemon/config/hftd_config.h"
 #include "daemon/control/control_target.h"
 #include "daemon/engine/events.h"
 #include "libhft/core/fd.h"
@@ -39,8 +39,10 @@ public:
   SessionRecorder& operator=(const SessionRecorder&) = delete;
   ~SessionRecorder();
 
-  // Creates the directory and its files. Throws std::system_error with the path on failure.
-  void open(const std::string& directory);
+  // Creates the directory and its files, and claims `journalReserveBytes` of disk for the
+  // journal. Throws std::system_error with the path on failure.
+  void open(const std::string& directory, config::OnDiskFull onDiskFull = {},
+            std::uint64_t journalReserveBytes = 0);
   // Writes histograms.json and stats.json, syncs and closes everything.
   void close(const std::string& statsJson);
   [[nodiscard]] bool isOpen() const;
@@ -48,16 +50,33 @@ public:
 
   void record(const LatencyRecord& record);
   void journal(const JournalEntry& entry);
-  // Pushes buffered journal bytes to the file (one write per batch) and latency rows.
+  // Pushes buffered journal bytes to the file (one write per batch) and latency rows. A journal
+  // write that fails leaves the file at its last whole record and keeps the records in memory
+  // for the next flush; failed latency rows are dropped and counted.
   void flush();
+  // True while new orders must not be sent: the journal cannot be written, or (stop_trading)
+  // any file of the session could not be written since it opened.
+  [[nodiscard]] bool ordersMustStop() const;
 
   // Per-stage latency summaries for the stats.
   [[nodiscard]] std::vector<control::StageLatency> latency() const;
   [[nodiscard]] std::uint64_t journalRecords() const;
   [[nodiscard]] std::uint64_t writeErrors() const;
+  struct JournalState {
+    std::uint64_t records = 0;     // accepted into the journal: on disk or held in memory
+    std::uint64_t unwritten = 0;   // held in memory: the disk had no room for them yet
+    std::uint64_t lost = 0;        // never reached journal.bin (memory cap, or closed unwritten)
+    std::uint64_t latencyLost = 0; // latency.csv rows dropped on a failed write
+    bool diskFull = false;         // a write of this session failed (ENOSPC, EIO...)
+  };
+  [[nodiscard]] JournalState journalState() const;
+  // Journal records dropped before they reached the recorder (a full ring), for completeness.
+  void countLostRecords(std::uint64_t n);
 
 private:
   void flushLocked();
+  void flushJournalLocked();
+  void flushLatencyLocked();
   [[nodiscard]] std::string histogramsJsonLocked() const;
   void writeIntervalsLocked(std::uint64_t endNs);
 
@@ -65,9 +84,18 @@ private:
 
   mutable std::mutex mutex_;
   std::string directory_;
+  config::OnDiskFull onDiskFull_ = config::OnDiskFull::StopTrading;
   core::UniqueFd journalFd_;
-  std::FILE* latencyFile_ = nullptr;
+  core::UniqueFd latencyFd_;
   std::vector<std::byte> journalBuffer_;
+  std::string latencyBuffer_;
+  std::uint64_t journalBytes_ = 0; // journal.bin's size: whole records only
+  std::uint64_t latencyBytes_ = 0; // latency.csv's size: whole rows only
+  std::uint64_t latencyRows_ = 0;  // rows in latencyBuffer_
+  bool journalFault_ = false;      // the last journal write failed: records are held
+  bool latencyFault_ = false;
+  bool diskFull_ = false; // sticky for the session
+  bool memoryCapLogged_ = false;
   std::array<core::Histogram, kStageCount> histograms_;
   // latency.hlog: one HdrHistogram per stage for the current second, keyed by sent time.
   std::string hlogPath_;
@@ -75,6 +103,9 @@ private:
   std::array<core::HdrHistogram, kStageCount> intervals_;
   std::uint64_t intervalStartNs_ = 0;
   std::uint64_t journalRecords_ = 0;
+  std::uint64_t journalUnwritten_ = 0;
+  std::uint64_t journalLost_ = 0;
+  std::uint64_t latencyLost_ = 0;
   std::uint64_t writeErrors_ = 0;
 };
 

@@ -34,6 +34,7 @@ struct alignas(64) NetworkCounters {
   std::atomic<std::uint64_t> inboundDrops{0}; // strategy ring full: market data dropped
   std::atomic<std::uint64_t> unsentOrders{0}; // commands that met a closed connection
   std::atomic<std::uint64_t> recordDrops{0};  // latency/journal ring full
+  std::atomic<std::uint64_t> journalDrops{0}; // of which journal records: the journal is short
   std::atomic<std::uint64_t> logDrops{0};
   // The UDP feed (md_transport udp or af_xdp); rxPackets, rxMessages, mdGaps and malformed
   // above include it, these tell it apart.
@@ -61,6 +62,7 @@ struct alignas(64) StrategyCounters {
   std::atomic<std::uint64_t> unknownSymbols{0};
   std::atomic<std::uint64_t> unknownReports{0};
   std::atomic<std::uint64_t> outboundDrops{0}; // order ring full: the order was not sent
+  std::atomic<std::uint64_t> ordersHeld{0};    // not sent: the journal could not take them
   std::atomic<std::uint64_t> openOrders{0};
   std::atomic<std::uint64_t> logDrops{0};
 };
@@ -80,9 +82,9 @@ struct alignas(64) PublishedSymbol {
 enum class LinkState : std::uint8_t { Idle, Connecting, LoggedOn, Reconnecting, Failed, Closing };
 
 struct SharedState {
-  explicit SharedState(const core::RegionOptions& memory)
+  SharedState(const core::RegionOptions& memory, std::size_t journalSlots)
       : inbound(4096, memory), orders(1024, memory), latency(1 << 16, memory),
-        journal(1 << 16, memory), netLog(4096, memory), strategyLog(4096, memory) {}
+        journal(journalSlots, memory), netLog(4096, memory), strategyLog(4096, memory) {}
 
   core::SpscRing<InboundEvent> inbound;  // network -> strategy
   core::SpscRing<OrderCommand> orders;   // strategy -> network
@@ -103,6 +105,11 @@ struct SharedState {
   std::atomic<bool> tradingEnabled{false};
   std::atomic<std::uint64_t> cancelAllGeneration{0};
   std::atomic<bool> killSwitch{false};
+  // Set when the journal could lose a record: the strategy sends no new order while either is
+  // on. journalRingLow: the network thread (the journal ring is nearly full); recordsHalted:
+  // the housekeeping thread (the session's disk is full, docs/session-data.md).
+  std::atomic<bool> journalRingLow{false};
+  std::atomic<bool> recordsHalted{false};
   std::atomic<bool> stop{false};
   std::atomic<bool> stallStrategy{false}; // test hook: the strategy thread stops beating
 

@@ -46,13 +46,16 @@ void StrategyWorker::log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b, 
 
 void StrategyWorker::resetForSession() noexcept {
   // A session boundary, not the steady state: the one place this thread allocates.
+  // Free the last session's state before allocating the next: never both at once.
+  orders_.reset();
+  books_.reset();
   orders_ = std::make_unique<order::OrderManager>();
   books_ = std::make_unique<book::BookSet>();
   strategy_.reset();
   auto& c = shared_.strategy;
   for (auto* counter : {&c.mdApplied, &c.acks, &c.fills, &c.partialFills, &c.rejects, &c.cancels,
                         &c.expired, &c.cancelRejects, &c.riskRejects, &c.unknownSymbols,
-                        &c.unknownReports, &c.outboundDrops, &c.openOrders})
+                        &c.unknownReports, &c.outboundDrops, &c.ordersHeld, &c.openOrders})
     counter->store(0, std::memory_order_relaxed);
   for (auto& s : shared_.symbols) {
     s.active.store(false, std::memory_order_relaxed);
@@ -123,6 +126,10 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
     if (verdict != risk::RiskResult::Accepted) {
       bump(shared_.strategy.riskRejects);
       log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), head.symbolId);
+    } else if (shared_.journalRingLow.load(std::memory_order_relaxed) ||
+               shared_.recordsHalted.load(std::memory_order_relaxed)) {
+      // The journal must stay complete: no order whose reports it might not be able to keep.
+      bump(shared_.strategy.ordersHeld);
     } else if (OrderCommand* cmd = shared_.orders.claim()) {
       const std::uint64_t clOrdId = orders_->nextClOrdId();
       if (orders_->onOrderSent(clOrdId, intent, nowMono)) {

@@ -50,6 +50,15 @@ public:
     }
     return &slots_[head & mask_];
   }
+  // Producer only: at least n slots free. Reads the consumer's index only when the cached one
+  // says there are fewer, so a ring that is far from full costs no shared cache line.
+  [[nodiscard]] bool hasRoom(std::size_t n) noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed);
+    if (mask_ + 1 - (head - tailCache_) >= n)
+      return true;
+    tailCache_ = tail_.load(std::memory_order_acquire);
+    return mask_ + 1 - (head - tailCache_) >= n;
+  }
   void publish() noexcept {
     // release: the claimed slot's contents are visible before the new head.
     head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release);

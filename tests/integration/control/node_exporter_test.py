@@ -38,8 +38,12 @@ COUNTERS = {
     "unsent_orders": "hft_unsent_orders_total",
     "dropped_records": "hft_dropped_records_total",
     "write_errors": "hft_write_errors_total",
+    "journal_records": "hft_journal_records_total", "journal_lost": "hft_journal_lost_total",
+    "latency_samples_lost": "hft_latency_samples_lost_total",
+    "orders_held": "hft_orders_held_total",
 }
 GAUGES = {key: "hft_" + key for key in (
+    "journal_unwritten", "journal_complete", "disk_full",
     "risk_max_order_qty", "risk_max_position", "risk_max_open_orders",
     "risk_max_orders_per_second", "risk_price_band_bps")}
 SECONDS = {"session_started_ns": "hft_session_start_time_seconds",

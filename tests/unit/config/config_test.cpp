@@ -3,6 +3,7 @@
 // the shipped conf/hftd.toml; reload planning; the command line.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,24 @@ TEST_CASE("config: out-of-range values and bad choices are refused") {
   CHECK(contains(errorOf("[log]\nlevel = \"loud\"\n"), "level"));
   CHECK(contains(errorOf("[risk]\nmax_orders_per_second = 100000\n"), "max_orders_per_second"));
   CHECK(contains(errorOf("[exchange]\nhost = \"\"\n"), "must not be empty"));
+  CHECK(contains(errorOf("[session]\non_disk_full = \"panic\"\n"), "\"panic\" is not one of"));
+  CHECK(contains(errorOf("[session]\njournal_ring = 512\n"), "journal_ring"));
+  CHECK(contains(errorOf("[session]\njournal_ring = 3000\n"), "must be a power of two"));
+}
+
+TEST_CASE("config: the disk-full policy, the journal reserve and ring are read") {
+  const HftdConfig c = parseConfig("[session]\non_disk_full = \"keep_trading\"\n"
+                                   "journal_reserve_mib = 2\njournal_ring = 1024\n",
+                                   "test.toml");
+  CHECK(c.session.onDiskFull == OnDiskFull::KeepTrading);
+  CHECK(c.session.journalReserveMib == 2);
+  CHECK(c.session.journalRing == 1024);
+  CHECK(HftdConfig{}.session.onDiskFull == OnDiskFull::StopTrading);
+  const auto plan = planReload(HftdConfig{}, c);
+  CHECK(std::find(plan.needsRestart.begin(), plan.needsRestart.end(), "session.journal_ring") !=
+        plan.needsRestart.end());
+  CHECK(std::find(plan.applied.begin(), plan.applied.end(),
+                  "session.on_disk_full (next session)") != plan.applied.end());
 }
 
 // Found by tests/fuzz (fuzz_hftd_config, UBSan): tick_size up to INT64_MAX was accepted, and

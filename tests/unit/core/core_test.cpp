@@ -88,6 +88,21 @@ TEST_CASE("spsc ring: full and empty are reported, order is kept") {
   CHECK_FALSE(r.tryPop(out));
 }
 
+TEST_CASE("spsc ring: hasRoom sees the consumer's progress only when the cached view is short") {
+  SpscRing<int> r(8);
+  CHECK(r.hasRoom(8));
+  CHECK_FALSE(r.hasRoom(9));
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(r.tryPush(i));
+  CHECK(r.hasRoom(2));
+  CHECK_FALSE(r.hasRoom(3));
+  int out = 0;
+  REQUIRE(r.tryPop(out));
+  REQUIRE(r.tryPop(out));
+  CHECK(r.hasRoom(4)); // refreshed from the consumer's index
+  CHECK_FALSE(r.hasRoom(5));
+}
+
 TEST_CASE("spsc ring: a million items cross threads in order and intact") {
   SpscRing<std::uint64_t> r(1024);
   constexpr std::uint64_t kCount = 1'000'000;

@@ -38,6 +38,13 @@ hft::control::EngineStats knownStats() {
   s.unsentOrders = 16;
   s.droppedRecords = 17;
   s.writeErrors = 18;
+  s.journalRecords = 24;
+  s.journalUnwritten = 25;
+  s.journalLost = 26;
+  s.journalComplete = 0;
+  s.latencySamplesLost = 27;
+  s.ordersHeld = 28;
+  s.diskFull = 1;
   s.riskMaxOrderQty = 19;
   s.riskMaxPosition = 20;
   s.riskMaxOpenOrders = 21;
@@ -134,6 +141,27 @@ hft_dropped_records_total 17
 # TYPE hft_write_errors counter
 # HELP hft_write_errors Failed writes to the session directory; should stay 0.
 hft_write_errors_total 18
+# TYPE hft_journal_records counter
+# HELP hft_journal_records Records accepted into the session journal (orders sent, execution reports).
+hft_journal_records_total 24
+# TYPE hft_journal_lost counter
+# HELP hft_journal_lost Journal records that never reached journal.bin; must stay 0.
+hft_journal_lost_total 26
+# TYPE hft_latency_samples_lost counter
+# HELP hft_latency_samples_lost latency.csv rows lost to a full session disk.
+hft_latency_samples_lost_total 27
+# TYPE hft_orders_held counter
+# HELP hft_orders_held New orders not sent because the journal could not take their records.
+hft_orders_held_total 28
+# TYPE hft_journal_unwritten gauge
+# HELP hft_journal_unwritten Journal records held in memory because the disk had no room.
+hft_journal_unwritten 25
+# TYPE hft_journal_complete gauge
+# HELP hft_journal_complete 1 while the session journal holds every record, else 0.
+hft_journal_complete 0
+# TYPE hft_disk_full gauge
+# HELP hft_disk_full 1 once a write to the session directory failed this session.
+hft_disk_full 1
 # TYPE hft_risk_max_order_qty gauge
 # HELP hft_risk_max_order_qty Risk limit: largest order quantity.
 hft_risk_max_order_qty 19
