@@ -33,11 +33,11 @@ using hft::core::realtimeNs;
 using hft::core::UniqueFd;
 
 // Documented exit codes (docs/performance.md, "Null engine: the floor").
-constexpr int kExitOk = 0;        // --duration or --orders reached, or SIGINT/SIGTERM; logged out
-constexpr int kExitStartup = 1;   // connect failed, logon rejected or not answered
-constexpr int kExitUsage = 2;     // bad command line
-constexpr int kExitLost = 3;      // the connection ended before the run did
-constexpr int kExitBadFrame = 4;  // a malformed frame, or a type the exchange never sends
+constexpr int kExitOk = 0;       // --duration or --orders reached, or SIGINT/SIGTERM; logged out
+constexpr int kExitStartup = 1;  // connect failed, logon rejected or not answered
+constexpr int kExitUsage = 2;    // bad command line
+constexpr int kExitLost = 3;     // the connection ended before the run did
+constexpr int kExitBadFrame = 4; // a malformed frame, or a type the exchange never sends
 
 enum class PollMode : std::uint8_t { Busy, Yield, Epoll };
 
@@ -48,7 +48,7 @@ struct Options {
   std::uint32_t symbol = 1; // 0 = every symbol
   std::uint64_t every = 1;  // answer every Nth matching frame
   PollMode poll = PollMode::Epoll;
-  double durationSec = 0; // 0 = until a signal
+  double durationSec = 0;      // 0 = until a signal
   std::uint64_t maxOrders = 0; // 0 = no limit
   std::uint32_t heartbeatMs = 1000;
   int core = -1;
@@ -110,8 +110,9 @@ Options parseArgs(int argc, char** argv) {
       std::exit(kExitOk);
     }
     if (i + 1 >= argc)
-      usageError(std::string(arg).starts_with("--") ? std::string(arg) + " needs a value"
-                                                     : "unexpected argument '" + std::string(arg) + "'");
+      usageError(std::string(arg).starts_with("--")
+                     ? std::string(arg) + " needs a value"
+                     : "unexpected argument '" + std::string(arg) + "'");
     const char* value = argv[++i];
     if (arg == "--exchange") {
       const std::string_view v = value;
@@ -119,7 +120,8 @@ Options parseArgs(int argc, char** argv) {
       if (colon == std::string_view::npos || colon == 0)
         usageError("--exchange wants HOST:PORT, e.g. 127.0.0.1:9000");
       o.host = std::string(v.substr(0, colon));
-      o.port = static_cast<std::uint16_t>(parseUnsigned("--exchange port", value + colon + 1, 65535));
+      o.port =
+          static_cast<std::uint16_t>(parseUnsigned("--exchange port", value + colon + 1, 65535));
       haveExchange = true;
     } else if (arg == "--symbol") {
       o.symbol = static_cast<std::uint32_t>(parseUnsigned(arg, value, UINT32_MAX));
@@ -333,8 +335,9 @@ void NullEngine::report(const char* how) const {
 
 int NullEngine::run() {
   const std::uint64_t startNs = monotonicNs();
-  const std::uint64_t endNs =
-      options_.durationSec > 0 ? startNs + static_cast<std::uint64_t>(options_.durationSec * 1e9) : 0;
+  const std::uint64_t endNs = options_.durationSec > 0
+                                  ? startNs + static_cast<std::uint64_t>(options_.durationSec * 1e9)
+                                  : 0;
   lastRecvNs_ = startNs;
 
   Logon logon{};
@@ -437,7 +440,7 @@ int main(int argc, char** argv) {
       return kExitStartup;
     }
   }
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = onSignal; // no SA_RESTART: a signal ends epoll_wait at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
