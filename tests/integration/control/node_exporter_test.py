@@ -3,8 +3,10 @@
 # hftctl's metrics through the real node_exporter: hftctl writes the textfile from
 # hftd-fake-control, node_exporter (on 127.0.0.1 only) serves it, and /metrics equals
 # `hftctl stats --json` series by series.
-"""Usage: node_exporter_test.py (HFTCTL, HFTD_FAKE_CONTROL and NODE_EXPORTER name the binaries;
-PYTHONPATH holds hftproc). Exits 77 (skipped) when NODE_EXPORTER is not installed."""
+# RealHftdTest does the same against a real hftd that traded a session with exchange-sim.
+"""Usage: node_exporter_test.py (HFTCTL, HFTD_FAKE_CONTROL, HFTD, EXCHANGE_SIM and NODE_EXPORTER
+name the binaries; PYTHONPATH holds hftproc). Exits 77 (skipped) when NODE_EXPORTER is not
+installed."""
 
 import json
 import os
@@ -19,7 +21,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hftctl_test import FakeDaemon  # noqa: E402
-from hftproc import HFTCTL, Proc, end_process  # noqa: E402
+from hftproc import (HFTCTL, ProcCase, Proc, end_process, hftctl, start_exchange,  # noqa: E402
+                     stats, wait_for)
 
 NODE_EXPORTER = os.environ.get("NODE_EXPORTER", "prometheus-node-exporter")
 DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "docs",
@@ -117,6 +120,50 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def start_node_exporter(textdir):
+    """node_exporter on 127.0.0.1 serving only the textfile collector of `textdir`, once it
+    listens: (its Proc, its port)."""
+    # A free port may be taken between the probe and the bind: then try another.
+    for _ in range(5):
+        port = free_port()
+        exporter = Proc([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}",
+                         "--collector.disable-defaults", "--collector.textfile",
+                         "--collector.textfile.directory=" + textdir])
+        _, line, found = exporter.wait_until(
+            lambda text: ("Listening on" in text and "ok")
+            or ("address already in use" in text and "busy"), 20, 0,
+            "node_exporter did not start")
+        if found == "ok":
+            return exporter, port
+        exporter.stop()
+    raise AssertionError("node_exporter found no free port on 127.0.0.1")
+
+
+def scrape(port):
+    # No proxy whatever the environment says: loopback only.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        return reply.read().decode()
+
+
+def check_scrape_equals(case, port, stats):
+    """/metrics on `port` carries exactly the hft_ series of `stats`, with their types."""
+    text = scrape(port)
+    case.assertIn("\nnode_textfile_scrape_error 0\n", text)
+    series, types = parse_exposition(text)
+    expected = expected_series(stats)
+    missing = set(expected) - set(series)
+    extra = set(series) - set(expected)
+    case.assertFalse(missing or extra, f"missing {sorted(map(str, missing))}, "
+                     f"unexpected {sorted(map(str, extra))}")
+    for key, value in expected.items():
+        case.assertEqual(series[key], value, key)
+    for name in COUNTERS.values():
+        case.assertEqual(types[name], "counter", name)
+    case.assertEqual(types["hft_latency_seconds"], "summary")
+    case.assertEqual(types["hft_position"], "gauge")
+
+
 class NodeExporterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -135,21 +182,7 @@ class NodeExporterTest(unittest.TestCase):
 
     @classmethod
     def start_exporter(cls):
-        # A free port may be taken between the probe and the bind: then try another.
-        for _ in range(5):
-            cls.port = free_port()
-            address = f"127.0.0.1:{cls.port}"
-            cls.exporter = Proc([NODE_EXPORTER, "--web.listen-address=" + address,
-                                 "--collector.disable-defaults", "--collector.textfile",
-                                 "--collector.textfile.directory=" + cls.textdir])
-            _, line, found = cls.exporter.wait_until(
-                lambda text: ("Listening on" in text and "ok")
-                or ("address already in use" in text and "busy"), 20, 0,
-                "node_exporter did not start")
-            if found == "ok":
-                return
-            cls.exporter.stop()
-        raise AssertionError("node_exporter found no free port on 127.0.0.1")
+        cls.exporter, cls.port = start_node_exporter(cls.textdir)
 
     @classmethod
     def tearDownClass(cls):
@@ -167,27 +200,8 @@ class NodeExporterTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
-    def scrape(self):
-        # No proxy whatever the environment says: loopback only.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as reply:
-            return reply.read().decode()
-
     def check_scrape_equals(self, stats):
-        text = self.scrape()
-        self.assertIn("\nnode_textfile_scrape_error 0\n", text)
-        series, types = parse_exposition(text)
-        expected = expected_series(stats)
-        missing = set(expected) - set(series)
-        extra = set(series) - set(expected)
-        self.assertFalse(missing or extra, f"missing {sorted(map(str, missing))}, "
-                         f"unexpected {sorted(map(str, extra))}")
-        for key, value in expected.items():
-            self.assertEqual(series[key], value, key)
-        for name in COUNTERS.values():
-            self.assertEqual(types[name], "counter", name)
-        self.assertEqual(types["hft_latency_seconds"], "summary")
-        self.assertEqual(types["hft_position"], "gauge")
+        check_scrape_equals(self, self.port, stats)
 
     def test_textfile_served_by_node_exporter_equals_stats_json(self):
         path = os.path.join(self.textdir, "hft.prom")
@@ -245,6 +259,43 @@ class NodeExporterTest(unittest.TestCase):
         self.assertEqual(used - exported, set(), "the dashboard names metrics hftctl lacks")
         ids = [panel["id"] for panel in dashboard["panels"]]
         self.assertEqual(len(ids), len(set(ids)), "panel ids must be unique")
+
+
+class RealHftdTest(ProcCase):
+    """A real hftd trades a session with exchange-sim; after stop-session its counters hold
+    still, and the textfile hftctl writes, as node_exporter serves it, equals the stats JSON
+    of the same refresh."""
+
+    tmp_prefix = "hft-node-exporter-hftd-"
+
+    def test_real_hftd_metrics_through_node_exporter_equal_stats_json(self):
+        os.chmod(self.tmp, 0o755)
+        textdir = os.path.join(self.tmp, "textfile")
+        os.mkdir(textdir)
+        exporter, port = start_node_exporter(textdir)
+        self.procs.append(exporter)
+        exchange, xport, _ = start_exchange(self.tmp)
+        self.procs.append(exchange)
+        self.start_hftd(xport, "--start-session")
+        wait_for(lambda: stats(self.sock)["fills"] > 0 and stats(self.sock)["state"] == "trading",
+                 "hftd to trade and fill")
+        hftctl(self.sock, "stop-session")
+        wait_for(lambda: stats(self.sock)["state"] == "idle", "hftd to be idle")
+        path = os.path.join(textdir, "hft.prom")
+        # One refresh a minute: the file cannot change between the line read and the scrape.
+        proc = subprocess.Popen([HFTCTL, "--socket", self.sock, "--json", "stats", "--watch",
+                                 "60", "--textfile", path], stdout=subprocess.PIPE, text=True)
+        try:
+            doc = json.loads(proc.stdout.readline())
+            self.assertGreater(doc["orders_sent"], 0)
+            self.assertGreater(doc["fills"], 0)
+            self.assertTrue(doc["symbols"] and doc["latency"], doc)
+            self.assertTrue(doc["session_id"])
+            check_scrape_equals(self, port, doc)
+        finally:
+            end_process(proc, lambda p: p.terminate(), timeout=10)
+            proc.stdout.close()
+        self.assertEqual(proc.returncode, 0)
 
 
 if __name__ == "__main__":
