@@ -38,6 +38,8 @@ engine::JournalEntry orderEntry(std::uint64_t clOrdId) {
 TEST_CASE("crc32: matches the zlib value Python's zlib.crc32 gives") {
   CHECK(core::crc32("123456789", 9) == 0xCBF43926U);
   CHECK(core::crc32("", 0) == 0U);
+  // Continued from a running value, as a record's CRC would be over two buffers.
+  CHECK(core::crc32("56789", 5, core::crc32("1234", 4)) == 0xCBF43926U);
 }
 
 TEST_CASE("journal: every record written reads back with its frame") {
