@@ -108,8 +108,8 @@ TEST_CASE("Peer access: the groups are the ones the kernel gave the peer, not th
     if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0)
       ::_exit(3);
     char byte = 0;
-    (void)::read(s, &byte, 1); // until the parent has read the credentials
-    ::_exit(0);
+    // Until the parent has read the credentials and closed (0, end of file).
+    ::_exit(::read(s, &byte, 1) < 0 ? 4 : 0);
   }
   hft::core::UniqueFd conn(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
   REQUIRE(conn);
