@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What the control socket can ask of the engine: the seam between control plane and engine.
+// What the control socket can ask of the engine, and the values both hftd and hftctl use.
 #pragma once
 
 #include <cstdint>
