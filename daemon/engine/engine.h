@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "daemon/config/hftd_config.h"
+#include "daemon/control/control_target.h"
 #include "daemon/engine/session_recorder.h"
 #include "daemon/engine/shared_state.h"
-#include "libhft/control/control_types.h"
 
 namespace hft::engine {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "daemon/config/hftd_config.h"
+#include "daemon/control/control_target.h"
 #include "daemon/engine/events.h"
-#include "libhft/control/control_types.h"
 #include "libhft/core/fd.h"
 #include "libhft/core/hdr_log.h"
 #include "libhft/core/histogram.h"

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "libhft/control/control_types.h"
+#include "daemon/control/control_target.h"
 
 namespace hft::control::testing {
 
