@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 namespace hft::ctl {
 namespace {

@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/control/control_codec.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_codec.h"
+#include "libhft/control/control_protocol.h"
 #include "libhft/core/fd.h"
 
 namespace hft::ctl {

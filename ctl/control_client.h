@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 
 namespace hft::ctl {
 

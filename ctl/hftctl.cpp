@@ -23,7 +23,7 @@
 #include "ctl/control_client.h"
 #include "ctl/openmetrics.h"
 #include "ctl/output.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 #ifndef HFT_VERSION
 #define HFT_VERSION "unknown"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "ctl/hftctl.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);

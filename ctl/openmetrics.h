@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 
 namespace hft::ctl {
 

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/control/control_protocol.h"
-#include "daemon/control/stats_json.h"
+#include "libhft/control/control_protocol.h"
+#include "libhft/control/stats_json.h"
 #include "libhft/core/json_writer.h"
 
 namespace hft::ctl {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 
 namespace hft::ctl {
 

@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/control/control_codec.h"
+#include "libhft/control/control_codec.h"
 
 #ifndef HFT_VERSION
 #define HFT_VERSION "unknown"

@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/control/control_protocol.h"
 #include "daemon/control/control_target.h"
 #include "daemon/control/peer_access.h"
+#include "libhft/control/control_protocol.h"
 #include "libhft/core/fd.h"
 
 namespace hft::control {

@@ -14,10 +14,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/control/stats_json.h"
 #include "daemon/engine/network_worker.h"
 #include "daemon/engine/strategy_worker.h"
 #include "daemon/order/order_manager.h"
+#include "libhft/control/stats_json.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
 #include "libhft/core/json_writer.h"

@@ -28,9 +28,9 @@
 #include <systemd/sd-bus.h>
 
 #include "ctl/control_client.h"
-#include "daemon/control/control_codec.h"
-#include "daemon/control/control_protocol.h"
 #include "daemon/control/control_server.h"
+#include "libhft/control/control_codec.h"
+#include "libhft/control/control_protocol.h"
 #include "libhft/core/fd.h"
 #include "tests/fuzz/fuzz_check.h"
 

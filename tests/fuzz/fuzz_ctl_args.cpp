@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "ctl/command_line.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 #include "tests/fuzz/argv_split.h"
 #include "tests/fuzz/fuzz_check.h"
 

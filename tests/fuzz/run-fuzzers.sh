@@ -83,7 +83,7 @@ if [ ! -f "$build_dir/build.ninja" ]; then
   }
 fi
 
-# The targets this tree builds (a target whose component is missing is left out by meson).
+# The fuzz targets of this build: all of tests/fuzz/meson.build (a missing component fails meson).
 mapfile -t available < <(meson introspect --targets "$build_dir" | /usr/bin/env python3 -c '
 import json, sys
 for t in json.load(sys.stdin):

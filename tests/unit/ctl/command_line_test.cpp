@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ctl/command_line.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 using hft::ctl::Command;
 using hft::ctl::Options;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ctl/output.h"
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 #include "tests/unit/control/fake_target.h"
 #include "tests/unit/ctl/json_check.h"
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The stats JSON of docs/control.md.
-#include "daemon/control/stats_json.h"
+#include "libhft/control/stats_json.h"
 
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 namespace hft::control {
 

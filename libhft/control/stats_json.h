@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 #include "libhft/core/json_writer.h"
 
 namespace hft::control {

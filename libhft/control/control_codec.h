@@ -4,7 +4,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 
 namespace hft::control {
 

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "daemon/control/control_target.h"
+#include "libhft/control/control_types.h"
 
 namespace hft::control {
 

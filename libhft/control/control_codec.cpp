@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Writes and reads the io.hft.Engine1 replies: a{sv} dictionaries and arrays of structs.
-#include "daemon/control/control_codec.h"
+#include "libhft/control/control_codec.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <variant>
 
-#include "daemon/control/control_protocol.h"
+#include "libhft/control/control_protocol.h"
 
 namespace hft::control {
 namespace {
