@@ -115,7 +115,7 @@ void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDi
   journalFd_ = std::move(fd);
   latencyFd_ = std::move(latency);
   mdRecording_ = std::move(mdRecording);
-  mdRecordingLost_ = 0;
+  mdRecordingLost_ = mdHanded_ = 0;
   directory_ = directory;
   onDiskFull_ = onDiskFull;
   journalBuffer_.clear();
@@ -219,6 +219,8 @@ void SessionRecorder::flush() {
 void SessionRecorder::flushLocked() {
   flushJournalLocked();
   flushLatencyLocked();
+  if (mdRecording_ && !mdRecording_->failed() && !mdRecording_->flush())
+    mdRecordingFailedLocked();
   if (!hlog_.flush()) {
     ++writeErrors_;
     diskFull_ = true;
@@ -302,14 +304,23 @@ void SessionRecorder::marketData(const MdRecordingEntry& entry) {
   std::lock_guard lock(mutex_);
   if (!mdRecording_)
     return;
-  if (mdRecording_->append(entry.rxNs, std::span(entry.frame, entry.length)))
+  ++mdHanded_;
+  if (mdRecording_->failed()) {
+    ++mdRecordingLost_;
     return;
-  if (mdRecordingLost_++ == 0) {
-    ++writeErrors_;
-    spdlog::error("{}/market_data.rec: a write failed ({}): the rest of the session's market data "
-                  "is not recorded (counted in md_recording_lost); trading goes on",
-                  directory_, std::strerror(errno));
   }
+  if (!mdRecording_->append(entry.rxNs, std::span(entry.frame, entry.length)))
+    mdRecordingFailedLocked();
+}
+
+void SessionRecorder::mdRecordingFailedLocked() {
+  // The file was cut back to its last good flush: every frame handed since is lost.
+  mdRecordingLost_ = mdHanded_ - mdRecording_->flushedRecords();
+  ++writeErrors_;
+  spdlog::error("{}/market_data.rec: a write failed ({}): the file keeps its first {} frames, the "
+                "rest of the session's market data is not recorded (counted in "
+                "md_recording_lost); trading goes on",
+                directory_, std::strerror(errno), mdRecording_->flushedRecords());
 }
 
 void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
@@ -356,11 +367,15 @@ void SessionRecorder::close(const std::string& statsJson) {
     return;
   flushLocked();
   if (mdRecording_) {
+    const bool failedBefore = mdRecording_->failed();
     try {
       mdRecording_->close();
     } catch (const protocol::MdRecordingError& e) {
-      ++writeErrors_;
-      spdlog::error("{}", e.what());
+      if (!failedBefore) {
+        mdRecordingLost_ = mdHanded_ - mdRecording_->flushedRecords();
+        ++writeErrors_;
+        spdlog::error("{}", e.what());
+      }
     }
     mdRecording_.reset();
   }

@@ -83,6 +83,7 @@ private:
   void flushLocked();
   void flushJournalLocked();
   void flushLatencyLocked();
+  void mdRecordingFailedLocked();
   [[nodiscard]] std::string histogramsJsonLocked() const;
   void writeIntervalsLocked(std::uint64_t endNs);
 
@@ -114,6 +115,7 @@ private:
   std::uint64_t latencyLost_ = 0;
   std::unique_ptr<protocol::MdRecordingWriter> mdRecording_; // null: not recorded
   std::uint64_t mdRecordingLost_ = 0;
+  std::uint64_t mdHanded_ = 0; // frames given to marketData() this session
   std::uint64_t writeErrors_ = 0;
 };
 
