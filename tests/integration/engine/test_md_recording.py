@@ -5,10 +5,12 @@ exchange-sim --replay plays that recording back to a fresh hftd frame for frame.
 on an event (a log line, a counter), never a fixed sleep."""
 import json
 import os
+import signal
 import struct
 import unittest
 
-from hftproc import SOURCE_ROOT, ProcCase, hftctl, start_exchange, stats, wait_for
+from hftproc import (HOST, SOURCE_ROOT, Proc, ProcCase, hftctl, hftd_argv, start_exchange, stats,
+                     wait_for)
 
 MARKET_DATA = 1  # msg_type, docs/protocol.md
 
@@ -92,6 +94,39 @@ class MarketDataRecordingTest(ProcCase):
         again = read_recording(os.path.join(self.session_dir(replay_sessions),
                                             "market_data.rec"))
         self.assertEqual([f[16:] for _, f in again], [f[16:] for _, f in records])
+
+    def test_a_full_recording_ring_counts_lost_frames_and_trading_goes_on(self):
+        # The housekeeping thread stops taking records (test hook): the 8192-slot market-data
+        # ring fills, frames are counted in md_recording_lost, hftd keeps receiving.
+        exchange, port, _ = start_exchange(self.tmp, tick_rate=1)
+        self.procs.append(exchange)
+        env = dict(os.environ, HFTD_TEST_HOOKS="1")
+        hftd = Proc(hftd_argv("%s:%d" % (HOST, port), self.sock, self.sessions,
+                              "--start-session"), env=env)
+        self.procs.append(hftd)
+        hftd.wait_line("Connected to exchange")
+        wait_for(lambda: stats(self.sock)["md_messages"] >= 50, "market data")
+        mark = len(hftd.lines)
+        hftd.p.send_signal(signal.SIGUSR1)
+        hftd.wait_line("stops taking journal and latency records", start=mark)
+        lost = wait_for(lambda: (lambda x: x if x["md_recording_lost"] > 0 else None)(
+            stats(self.sock)), "a frame lost to the full ring", timeout=120)
+        more = wait_for(lambda: (lambda x: x if x["md_messages"] > lost["md_messages"] + 100
+                                 else None)(stats(self.sock)), "market data goes on")
+        self.assertEqual(more["state"], "trading")
+        self.assertGreater(more["md_recording_lost"], lost["md_recording_lost"])
+        mark = len(hftd.lines)
+        hftd.p.send_signal(signal.SIGUSR1)
+        hftd.wait_line("takes again journal and latency records", start=mark)
+        summary = json.loads(hftctl(self.sock, "stop-session", "--json").stdout)
+        final = summary.get("stats", summary)
+        self.assertEqual(hftd.stop(), 0)
+        records = read_recording(os.path.join(self.session_dir(self.sessions),
+                                              "market_data.rec"))
+        self.assertGreater(final["md_recording_lost"], 0)
+        self.assertEqual(len(records), final["md_messages"] - final["md_recording_lost"])
+        print("md recording ring: %d frames received, %d recorded, %d lost"
+              % (final["md_messages"], len(records), final["md_recording_lost"]))
 
     def test_record_market_data_false_writes_no_recording(self):
         conf = os.path.join(self.tmp, "hftd.toml")
