@@ -109,7 +109,7 @@ struct CounterMetric {
 
 // Every monotonic counter of the stats JSON (docs/control.md), in its order. They restart from
 // 0 with hftd; Prometheus' rate() and increase() handle that.
-constexpr std::array<CounterMetric, 22> kCounters{{
+constexpr std::array<CounterMetric, 23> kCounters{{
     {"hft_rx_packets", &EngineStats::rxPackets,
      "Socket reads from the exchange that returned data."},
     {"hft_rx_messages", &EngineStats::rxMessages, "Frames decoded from the exchange."},
@@ -140,6 +140,8 @@ constexpr std::array<CounterMetric, 22> kCounters{{
      "Journal records that never reached journal.bin; must stay 0."},
     {"hft_latency_samples_lost", &EngineStats::latencySamplesLost,
      "latency.csv rows lost to a full session disk."},
+    {"hft_md_recording_lost", &EngineStats::mdRecordingLost,
+     "Received market-data frames missing from market_data.rec (full ring or failed write)."},
     {"hft_orders_held", &EngineStats::ordersHeld,
      "New orders not sent because the journal could not take their records."},
 }};

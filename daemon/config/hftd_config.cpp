@@ -240,6 +240,7 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
         {{"stop_trading", OnDiskFull::StopTrading}, {"keep_trading", OnDiskFull::KeepTrading}});
     s.integer("journal_reserve_mib", c.session.journalReserveMib, 0, 65536);
     s.integer("journal_ring", c.session.journalRing, 1024, 1 << 22);
+    s.boolean("record_market_data", c.session.recordMarketData);
     s.finish();
   }
   {
@@ -351,6 +352,8 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
        "session.on_disk_full (next session)");
   note(plan.applied, a.session.journalReserveMib != b.session.journalReserveMib,
        "session.journal_reserve_mib (next session)");
+  note(plan.applied, a.session.recordMarketData != b.session.recordMarketData,
+       "session.record_market_data (next session)");
   note(plan.applied, a.exchange.host != b.exchange.host || a.exchange.port != b.exchange.port,
        "exchange.host/port (next session)");
   note(plan.applied, a.exchange.account != b.exchange.account, "exchange.account (next session)");

@@ -70,6 +70,8 @@ struct SessionConfig {
   // Slots of the ring that carries journal records off the network thread (a power of two);
   // new orders stop while fewer than an eighth are free.
   std::uint32_t journalRing = 65536;
+  // Write the MARKET_DATA frames received to market_data.rec (docs/session-data.md).
+  bool recordMarketData = true;
 };
 
 struct ControlConfig {

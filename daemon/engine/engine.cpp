@@ -217,6 +217,10 @@ void Engine::drainRecords() {
     recorder_.journal(*e);
     shared_->journal.release();
   }
+  while (const MdRecordingEntry* m = shared_->mdRecording.front()) {
+    recorder_.marketData(*m);
+    shared_->mdRecording.release();
+  }
 }
 
 void Engine::drainLogs(core::SpscRing<LogEvent>& ring) {
@@ -400,6 +404,7 @@ control::EngineStats Engine::collectStats() const {
   s.journalLost = journal.lost + n.journalDrops.load(r);
   s.journalComplete = s.journalLost == 0 && s.journalUnwritten == 0 ? 1 : 0;
   s.latencySamplesLost = journal.latencyLost;
+  s.mdRecordingLost = journal.mdRecordingLost + n.mdRecordingDrops.load(r);
   s.ordersHeld = t.ordersHeld.load(r);
   s.diskFull = journal.diskFull ? 1 : 0;
   const auto limits = config().risk;
@@ -440,7 +445,8 @@ std::string Engine::startSession(std::uint32_t durationSec) {
   const std::string dir = cfg.session.directory + "/" + id;
   try {
     recorder_.open(dir, cfg.session.onDiskFull,
-                   static_cast<std::uint64_t>(cfg.session.journalReserveMib) << 20);
+                   static_cast<std::uint64_t>(cfg.session.journalReserveMib) << 20,
+                   cfg.session.recordMarketData);
     shared_->recordsHalted.store(false, std::memory_order_relaxed);
   } catch (const std::system_error& e) {
     throw control::ControlError(control::kErrorFailed,
@@ -460,6 +466,7 @@ std::string Engine::startSession(std::uint32_t durationSec) {
 
   network_->setExchange(cfg.exchange);
   shared_->tradingEnabled.store(false);
+  shared_->recordMarketData.store(cfg.session.recordMarketData, std::memory_order_relaxed);
   shared_->wantSession.store(true, std::memory_order_release);
   // release: publishes setExchange() and wantSession to the network thread.
   const std::uint64_t generation =
@@ -541,7 +548,7 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
   waitFor(
       [this] {
         return shared_->latency.size() == 0 && shared_->journal.size() == 0 &&
-               shared_->inbound.size() == 0;
+               shared_->mdRecording.size() == 0 && shared_->inbound.size() == 0;
       },
       kDrainTimeout);
   std::this_thread::sleep_for(std::chrono::milliseconds(5)); // one housekeeping pass

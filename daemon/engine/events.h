@@ -58,6 +58,14 @@ struct JournalEntry {
   alignas(8) std::byte frame[sizeof(protocol::ExecutionReport)];
 };
 
+// Network thread -> recorder: every MARKET_DATA frame the session received, for
+// market_data.rec (docs/session-data.md).
+struct MdRecordingEntry {
+  std::uint64_t rxNs; // CLOCK_REALTIME when the bytes were read
+  std::uint16_t length;
+  alignas(8) std::byte frame[sizeof(protocol::MarketData)];
+};
+
 // Either worker -> log thread: formatted off the critical cores.
 struct LogEvent {
   enum class Kind : std::uint8_t {

@@ -99,6 +99,20 @@ void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std:
   }
 }
 
+void NetworkWorker::recordMarketData(const FrameView& frame, std::uint64_t rxNs) noexcept {
+  if (!recordMd_)
+    return;
+  MdRecordingEntry* entry = shared_.mdRecording.claim();
+  if (!entry) {
+    bump(shared_.net.mdRecordingDrops); // the recording has a hole; trading goes on
+    return;
+  }
+  entry->rxNs = rxNs;
+  entry->length = frame.length;
+  std::memcpy(entry->frame, frame.data, frame.length);
+  shared_.mdRecording.publish();
+}
+
 void NetworkWorker::checkJournalRoom() noexcept {
   if (journalRingLow_ && shared_.journal.hasRoom(shared_.journal.capacity() / 2)) {
     journalRingLow_ = false;
@@ -118,6 +132,7 @@ void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexc
     ++mdMessages_;
     recordMdLatency(frame, rxNs, decodedNs);
     pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
+    recordMarketData(frame, rxNs);
     return;
   }
   // Execution reports are journaled before the strategy sees them: none may be lost.
@@ -190,6 +205,7 @@ void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxStamp) n
   ++mdMessages_;
   recordMdLatency(frame, rxNs, decodedNs);
   pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
+  recordMarketData(frame, rxNs);
 }
 
 void NetworkWorker::onFeedBadFrame(FrameError error, std::uint16_t type) noexcept {
@@ -504,6 +520,8 @@ void NetworkWorker::run() noexcept {
       shared_.net.reconnects.store(0, std::memory_order_relaxed);
       shared_.net.malformed.store(0, std::memory_order_relaxed);
       shared_.net.unknownTypes.store(0, std::memory_order_relaxed);
+      shared_.net.mdRecordingDrops.store(0, std::memory_order_relaxed);
+      recordMd_ = shared_.recordMarketData.load(std::memory_order_relaxed);
       everLoggedOn_ = false;
       backoffNs_ = exchange_.reconnectInitialMs * 1'000'000ULL;
       publishCounters();

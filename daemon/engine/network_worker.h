@@ -64,6 +64,8 @@ private:
                    std::uint64_t decodedNs) noexcept;
   // Clears the journal-ring-low stop once the ring is half empty again.
   void checkJournalRoom() noexcept;
+  // Hands a received MARKET_DATA frame to the housekeeping thread for market_data.rec.
+  void recordMarketData(const protocol::FrameView& frame, std::uint64_t rxNs) noexcept;
   void journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
                std::uint64_t nowNs) noexcept;
 
@@ -82,6 +84,7 @@ private:
   std::uint64_t currentGeneration_ = 0;
   bool everLoggedOn_ = false;
   bool journalRingLow_ = false;
+  bool recordMd_ = false; // this session writes market_data.rec
   // The last eighth of the journal ring is kept for execution reports of orders already sent:
   // past that, no new order (docs/session-data.md, "No record lost").
   std::size_t journalReserveSlots_ = 0;

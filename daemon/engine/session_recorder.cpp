@@ -70,7 +70,7 @@ bool writeAll(int fd, const void* data, std::size_t size, std::size_t& written) 
 SessionRecorder::~SessionRecorder() = default;
 
 void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDiskFull,
-                           std::uint64_t journalReserveBytes) {
+                           std::uint64_t journalReserveBytes, bool recordMarketData) {
   std::lock_guard lock(mutex_);
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
@@ -104,8 +104,18 @@ void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDi
       "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns\n";
   if (!writeAll(latency.get(), kLatencyHeader.data(), kLatencyHeader.size(), written))
     throw std::system_error(errno, std::generic_category(), "cannot write " + latencyPath);
+  std::unique_ptr<protocol::MdRecordingWriter> mdRecording;
+  if (recordMarketData) {
+    try {
+      mdRecording = std::make_unique<protocol::MdRecordingWriter>(directory + "/market_data.rec");
+    } catch (const protocol::MdRecordingError& e) {
+      throw std::system_error(std::make_error_code(std::errc::io_error), e.what());
+    }
+  }
   journalFd_ = std::move(fd);
   latencyFd_ = std::move(latency);
+  mdRecording_ = std::move(mdRecording);
+  mdRecordingLost_ = mdHanded_ = 0;
   directory_ = directory;
   onDiskFull_ = onDiskFull;
   journalBuffer_.clear();
@@ -209,6 +219,8 @@ void SessionRecorder::flush() {
 void SessionRecorder::flushLocked() {
   flushJournalLocked();
   flushLatencyLocked();
+  if (mdRecording_ && !mdRecording_->failed() && !mdRecording_->flush())
+    mdRecordingFailedLocked();
   if (!hlog_.flush()) {
     ++writeErrors_;
     diskFull_ = true;
@@ -284,7 +296,31 @@ bool SessionRecorder::ordersMustStop() const {
 
 SessionRecorder::JournalState SessionRecorder::journalState() const {
   std::lock_guard lock(mutex_);
-  return {journalRecords_, journalUnwritten_, journalLost_, latencyLost_, diskFull_};
+  return {journalRecords_, journalUnwritten_, journalLost_,
+          latencyLost_,    diskFull_,         mdRecordingLost_};
+}
+
+void SessionRecorder::marketData(const MdRecordingEntry& entry) {
+  std::lock_guard lock(mutex_);
+  if (!mdRecording_)
+    return;
+  ++mdHanded_;
+  if (mdRecording_->failed()) {
+    ++mdRecordingLost_;
+    return;
+  }
+  if (!mdRecording_->append(entry.rxNs, std::span(entry.frame, entry.length)))
+    mdRecordingFailedLocked();
+}
+
+void SessionRecorder::mdRecordingFailedLocked() {
+  // The file was cut back to its last good flush: every frame handed since is lost.
+  mdRecordingLost_ = mdHanded_ - mdRecording_->flushedRecords();
+  ++writeErrors_;
+  spdlog::error("{}/market_data.rec: a write failed ({}): the file keeps its first {} frames, the "
+                "rest of the session's market data is not recorded (counted in "
+                "md_recording_lost); trading goes on",
+                directory_, std::strerror(errno), mdRecording_->flushedRecords());
 }
 
 void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
@@ -330,6 +366,19 @@ void SessionRecorder::close(const std::string& statsJson) {
   if (!journalFd_)
     return;
   flushLocked();
+  if (mdRecording_) {
+    const bool failedBefore = mdRecording_->failed();
+    try {
+      mdRecording_->close();
+    } catch (const protocol::MdRecordingError& e) {
+      if (!failedBefore) {
+        mdRecordingLost_ = mdHanded_ - mdRecording_->flushedRecords();
+        ++writeErrors_;
+        spdlog::error("{}", e.what());
+      }
+    }
+    mdRecording_.reset();
+  }
   if (journalUnwritten_ != 0) {
     spdlog::error("session journal {}/journal.bin: closed with {} records the disk had no room "
                   "for: they are lost; the file reads back whole up to them",

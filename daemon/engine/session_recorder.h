@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "libhft/core/fd.h"
 #include "libhft/core/hdr_log.h"
 #include "libhft/core/histogram.h"
+#include "libhft/protocol/md_recording.h"
 
 namespace hft::engine {
 
@@ -40,9 +42,10 @@ public:
   ~SessionRecorder();
 
   // Creates the directory and its files, and claims `journalReserveBytes` of disk for the
-  // journal. Throws std::system_error with the path on failure.
+  // journal; with `recordMarketData`, market_data.rec too. Throws std::system_error with the
+  // path on failure.
   void open(const std::string& directory, config::OnDiskFull onDiskFull = {},
-            std::uint64_t journalReserveBytes = 0);
+            std::uint64_t journalReserveBytes = 0, bool recordMarketData = false);
   // Writes histograms.json and stats.json, syncs and closes everything.
   void close(const std::string& statsJson);
   [[nodiscard]] bool isOpen() const;
@@ -50,6 +53,8 @@ public:
 
   void record(const LatencyRecord& record);
   void journal(const JournalEntry& entry);
+  // Appends one received frame to market_data.rec (when recorded); a failed write is counted.
+  void marketData(const MdRecordingEntry& entry);
   // Pushes buffered journal bytes to the file (one write per batch) and latency rows. A journal
   // write that fails leaves the file at its last whole record and keeps the records in memory
   // for the next flush; failed latency rows are dropped and counted.
@@ -68,6 +73,7 @@ public:
     std::uint64_t lost = 0;        // never reached journal.bin (memory cap, or closed unwritten)
     std::uint64_t latencyLost = 0; // latency.csv rows dropped on a failed write
     bool diskFull = false;         // a write of this session failed (ENOSPC, EIO...)
+    std::uint64_t mdRecordingLost = 0; // market_data.rec frames lost to a failed write
   };
   [[nodiscard]] JournalState journalState() const;
   // Journal records dropped before they reached the recorder (a full ring), for completeness.
@@ -77,6 +83,7 @@ private:
   void flushLocked();
   void flushJournalLocked();
   void flushLatencyLocked();
+  void mdRecordingFailedLocked();
   [[nodiscard]] std::string histogramsJsonLocked() const;
   void writeIntervalsLocked(std::uint64_t endNs);
 
@@ -106,6 +113,9 @@ private:
   std::uint64_t journalUnwritten_ = 0;
   std::uint64_t journalLost_ = 0;
   std::uint64_t latencyLost_ = 0;
+  std::unique_ptr<protocol::MdRecordingWriter> mdRecording_; // null: not recorded
+  std::uint64_t mdRecordingLost_ = 0;
+  std::uint64_t mdHanded_ = 0; // frames given to marketData() this session
   std::uint64_t writeErrors_ = 0;
 };
 

@@ -36,6 +36,7 @@ struct alignas(64) NetworkCounters {
   std::atomic<std::uint64_t> recordDrops{0};  // latency/journal ring full
   std::atomic<std::uint64_t> journalDrops{0}; // of which journal records: the journal is short
   std::atomic<std::uint64_t> logDrops{0};
+  std::atomic<std::uint64_t> mdRecordingDrops{0}; // market-data recording ring full
   // The UDP feed (md_transport udp or af_xdp); rxPackets, rxMessages, mdGaps and malformed
   // above include it, these tell it apart.
   std::atomic<std::uint64_t> feedDatagrams{0}; // datagrams that reached the decoder
@@ -84,14 +85,16 @@ enum class LinkState : std::uint8_t { Idle, Connecting, LoggedOn, Reconnecting, 
 struct SharedState {
   SharedState(const core::RegionOptions& memory, std::size_t journalSlots)
       : inbound(4096, memory), orders(1024, memory), latency(1 << 16, memory),
-        journal(journalSlots, memory), netLog(4096, memory), strategyLog(4096, memory) {}
+        journal(journalSlots, memory), mdRecording(8192, memory), netLog(4096, memory),
+        strategyLog(4096, memory) {}
 
-  core::SpscRing<InboundEvent> inbound;  // network -> strategy
-  core::SpscRing<OrderCommand> orders;   // strategy -> network
-  core::SpscRing<LatencyRecord> latency; // network -> housekeeping
-  core::SpscRing<JournalEntry> journal;  // network -> housekeeping
-  core::SpscRing<LogEvent> netLog;       // network -> housekeeping
-  core::SpscRing<LogEvent> strategyLog;  // strategy -> housekeeping
+  core::SpscRing<InboundEvent> inbound;         // network -> strategy
+  core::SpscRing<OrderCommand> orders;          // strategy -> network
+  core::SpscRing<LatencyRecord> latency;        // network -> housekeeping
+  core::SpscRing<JournalEntry> journal;         // network -> housekeeping
+  core::SpscRing<MdRecordingEntry> mdRecording; // network -> housekeeping
+  core::SpscRing<LogEvent> netLog;              // network -> housekeeping
+  core::SpscRing<LogEvent> strategyLog;         // strategy -> housekeeping
   core::Parker networkParker;
   core::Parker strategyParker;
 
@@ -103,6 +106,7 @@ struct SharedState {
   alignas(64) std::atomic<std::uint64_t> sessionGeneration{0};
   std::atomic<bool> wantSession{false}; // connected and trading is wanted
   std::atomic<bool> tradingEnabled{false};
+  std::atomic<bool> recordMarketData{false}; // read by the network thread at a new generation
   std::atomic<std::uint64_t> cancelAllGeneration{0};
   std::atomic<bool> killSwitch{false};
   // Set when the journal could lose a record: the strategy sends no new order while either is

@@ -44,7 +44,7 @@ struct CounterField {
   std::uint64_t EngineStats::*member;
 };
 
-inline constexpr std::array<CounterField, 33> kCounterFields{{
+inline constexpr std::array<CounterField, 34> kCounterFields{{
     {"rx_packets", &EngineStats::rxPackets},
     {"rx_messages", &EngineStats::rxMessages},
     {"md_messages", &EngineStats::mdMessages},
@@ -68,6 +68,7 @@ inline constexpr std::array<CounterField, 33> kCounterFields{{
     {"journal_lost", &EngineStats::journalLost},
     {"journal_complete", &EngineStats::journalComplete},
     {"latency_samples_lost", &EngineStats::latencySamplesLost},
+    {"md_recording_lost", &EngineStats::mdRecordingLost},
     {"orders_held", &EngineStats::ordersHeld},
     {"disk_full", &EngineStats::diskFull},
     {"risk_max_order_qty", &EngineStats::riskMaxOrderQty},

@@ -76,6 +76,7 @@ struct EngineStats {
   std::uint64_t journalLost = 0;        // never reached journal.bin
   std::uint64_t journalComplete = 1;    // 1 while journal.bin holds every record, else 0
   std::uint64_t latencySamplesLost = 0; // latency.csv rows lost to a full disk
+  std::uint64_t mdRecordingLost = 0;    // frames missing from market_data.rec
   std::uint64_t ordersHeld = 0;         // new orders not sent: the journal could not take them
   std::uint64_t diskFull = 0;           // 1 once a write to the session directory failed
   // The risk limits in force (they change with a reload).

@@ -2,6 +2,9 @@
 // Market-data recording reader and writer.
 #include "libhft/protocol/md_recording.h"
 
+#include <stdio_ext.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -40,6 +43,28 @@ MdRecordingWriter::MdRecordingWriter(const std::string& path) : path_(path) {
   h.headerSize = kMdRecordingHeaderSize;
   if (std::fwrite(&h, sizeof(h), 1, file_.get()) != 1)
     throw MdRecordingError(path + ": cannot write the recording header: " + std::strerror(errno));
+  bytes_ = sizeof(h); // flushedBytes_ stays 0: a failure before the first flush empties the file
+}
+
+void MdRecordingWriter::fail() noexcept {
+  const int err = errno;
+  failed_ = true;
+  // Drop what stdio still holds and cut off a torn record: the file stays readable.
+  __fpurge(file_.get());
+  (void)::ftruncate(::fileno(file_.get()), static_cast<off_t>(flushedBytes_));
+  errno = err;
+}
+
+bool MdRecordingWriter::flush() noexcept {
+  if (!file_ || failed_)
+    return false;
+  if (std::fflush(file_.get()) != 0) {
+    fail();
+    return false;
+  }
+  flushedRecords_ = records_;
+  flushedBytes_ = bytes_;
+  return true;
 }
 
 MdRecordingWriter::~MdRecordingWriter() = default;
@@ -49,17 +74,18 @@ bool MdRecordingWriter::append(std::uint64_t receiveNs, std::span<const std::byt
     return false;
   if (std::fwrite(&receiveNs, sizeof(receiveNs), 1, file_.get()) != 1 ||
       std::fwrite(frame.data(), 1, frame.size(), file_.get()) != frame.size()) {
-    failed_ = true;
+    fail();
     return false;
   }
   ++records_;
+  bytes_ += sizeof(receiveNs) + frame.size();
   return true;
 }
 
 void MdRecordingWriter::close() {
   if (!file_)
     return;
-  const bool flushed = std::fflush(file_.get()) == 0;
+  const bool flushed = flush();
   const int err = errno;
   const bool closed = std::fclose(file_.release()) == 0;
   if (failed_ || !flushed || !closed)

@@ -44,9 +44,16 @@ public:
 
   // `frame` is one whole frame (msg_length bytes); false when the write failed.
   [[nodiscard]] bool append(std::uint64_t receiveNs, std::span<const std::byte> frame) noexcept;
+  // Pushes buffered records to the file; false when that failed. After any failure the file is
+  // cut back to the records of the last flush that succeeded (whole records only) and nothing
+  // more is written.
+  [[nodiscard]] bool flush() noexcept;
   // Flushes and closes; throws MdRecordingError when the data did not reach the file.
   void close();
   [[nodiscard]] std::uint64_t records() const noexcept { return records_; }
+  // Records known to be in the file: those before the last flush that succeeded.
+  [[nodiscard]] std::uint64_t flushedRecords() const noexcept { return flushedRecords_; }
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
 
 private:
   struct FileCloser {
@@ -54,7 +61,12 @@ private:
   };
   std::string path_;
   std::unique_ptr<std::FILE, FileCloser> file_;
+  void fail() noexcept;
+
   std::uint64_t records_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t flushedRecords_ = 0;
+  std::uint64_t flushedBytes_ = 0;
   bool failed_ = false;
 };
 

@@ -43,6 +43,7 @@ COUNTERS = {
     "write_errors": "hft_write_errors_total",
     "journal_records": "hft_journal_records_total", "journal_lost": "hft_journal_lost_total",
     "latency_samples_lost": "hft_latency_samples_lost_total",
+    "md_recording_lost": "hft_md_recording_lost_total",
     "orders_held": "hft_orders_held_total",
 }
 GAUGES = {key: "hft_" + key for key in (

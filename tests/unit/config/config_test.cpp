@@ -97,6 +97,18 @@ TEST_CASE("config: the disk-full policy, the journal reserve and ring are read")
                   "session.on_disk_full (next session)") != plan.applied.end());
 }
 
+TEST_CASE("config: record_market_data defaults to true, is read, and must be a boolean") {
+  CHECK(HftdConfig{}.session.recordMarketData);
+  const HftdConfig c = parseConfig("[session]\nrecord_market_data = false\n", "test.toml");
+  CHECK_FALSE(c.session.recordMarketData);
+  const std::string e = errorOf("[session]\nrecord_market_data = \"yes\"\n");
+  CHECK(contains(e, "record_market_data"));
+  CHECK(contains(e, "expected true or false"));
+  const auto plan = planReload(HftdConfig{}, c);
+  CHECK(std::find(plan.applied.begin(), plan.applied.end(),
+                  "session.record_market_data (next session)") != plan.applied.end());
+}
+
 // Found by tests/fuzz (fuzz_hftd_config, UBSan): tick_size up to INT64_MAX was accepted, and
 // the strategy's threshold_ticks * tick_size then overflowed.
 TEST_CASE("config: tick_size is bounded so the strategy's prices fit an i64") {

@@ -150,6 +150,9 @@ hft_journal_lost_total 26
 # TYPE hft_latency_samples_lost counter
 # HELP hft_latency_samples_lost latency.csv rows lost to a full session disk.
 hft_latency_samples_lost_total 27
+# TYPE hft_md_recording_lost counter
+# HELP hft_md_recording_lost Received market-data frames missing from market_data.rec (full ring or failed write).
+hft_md_recording_lost_total 0
 # TYPE hft_orders_held counter
 # HELP hft_orders_held New orders not sent because the journal could not take their records.
 hft_orders_held_total 28
