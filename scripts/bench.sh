@@ -8,7 +8,7 @@
 # hftd/sockperf. A benchmark: it prints figures, it passes or fails nothing.
 #
 #   scripts/bench.sh [--duration S] [--tick-rate MS] [--cores N,M] [--poll-mode busy|yield]
-#                    [--build DIR] [--out DIR]
+#                    [--layout run_to_completion|pipeline] [--build DIR] [--out DIR]
 #                    [--null [--rounds N] [--null-symbol ID] [--null-every N]
 #                     [--null-poll busy|yield|epoll]]
 set -euo pipefail
@@ -26,6 +26,7 @@ rounds=3
 null_symbol=1
 null_every=1
 null_poll=""
+layout=run_to_completion
 usage() { sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
   --tick-rate) tick_rate=$2; shift 2 ;;
   --cores) cores=$2; shift 2 ;;
   --poll-mode) poll=$2; shift 2 ;;
+  --layout) layout=$2; shift 2 ;;
   --build) build=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
   --null) null=1; shift ;;
@@ -67,6 +69,14 @@ fi
 [ -n "$null_poll" ] || null_poll=$poll
 [ -n "$out" ] || out=$(mktemp -d /tmp/hft-bench-XXXXXX)
 mkdir -p "$out"
+case $layout in
+run_to_completion | pipeline) ;;
+*) echo "bench: --layout '$layout' is neither run_to_completion nor pipeline" >&2; exit 2 ;;
+esac
+# conf/hftd.toml with the chosen [engine] layout.
+hftd_config=$out/hftd.toml
+sed 's/^layout = "run_to_completion"/layout = "'"$layout"'"/' "$root/conf/hftd.toml" >"$hftd_config"
+grep -q "^layout = \"$layout\"" "$hftd_config" || { echo "bench: conf/hftd.toml has no [engine] layout line" >&2; exit 2; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -86,7 +96,7 @@ echo "== machine"
 echo "cpu:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "cores:  $(nproc) online, allowed ${allowed[*]}; kernel $(uname -r)"
 echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "engine: network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s"
+echo "engine: layout $layout, network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s"
 if [ "$null" = 1 ]; then
   echo "null:   core $net, poll mode $null_poll, symbol $null_symbol (0 = all), every $null_every; $rounds rounds of hftd, null engine, sockperf"
 fi
@@ -132,7 +142,7 @@ print(t["count"], t["p50"], t["p99"], t["p99_9"])' "$1/exchange_stats.json")
 # run_hftd DIR: one hftd trading session of --duration against a fresh exchange-sim.
 run_hftd() {
   start_exchange "$1"
-  ./"$build"/daemon/hftd --config "$root/conf/hftd.toml" --network-core "$net" --strategy-core "$strat" \
+  ./"$build"/daemon/hftd --config "$hftd_config" --network-core "$net" --strategy-core "$strat" \
     --poll-mode "$poll" --exchange "127.0.0.1:$port" --socket "$1/control.sock" \
     --sessions-dir "$1/sessions" --idle >"$1/hftd.log" 2>&1 &
   local hpid=$!
