@@ -8,7 +8,8 @@
 # hftd/sockperf. A benchmark: it prints figures, it passes or fails nothing.
 #
 #   scripts/bench.sh [--duration S] [--tick-rate MS] [--cores N,M] [--poll-mode busy|yield]
-#                    [--layout run_to_completion|pipeline] [--build DIR] [--out DIR]
+#                    [--layout run_to_completion|pipeline] [--exchange-core N]
+#                    [--build DIR] [--out DIR]
 #                    [--null [--rounds N] [--null-symbol ID] [--null-every N]
 #                     [--null-poll busy|yield|epoll]]
 set -euo pipefail
@@ -27,7 +28,8 @@ null_symbol=1
 null_every=1
 null_poll=""
 layout=run_to_completion
-usage() { sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; }
+xsim_pin=()
+usage() { sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) duration=$2; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
   --cores) cores=$2; shift 2 ;;
   --poll-mode) poll=$2; shift 2 ;;
   --layout) layout=$2; shift 2 ;;
+  --exchange-core) xsim_pin=(taskset -c "$2"); shift 2 ;;
   --build) build=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
   --null) null=1; shift ;;
@@ -122,7 +125,7 @@ run_sockperf() {
 # start_exchange DIR: exchange-sim on a free port; sets xpid and port.
 start_exchange() {
   mkdir -p "$1"
-  ./"$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
+  "${xsim_pin[@]}" ./"$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
     --stats-file "$1/exchange_stats.json" >"$1/exchange-sim.log" 2>&1 &
   xpid=$!
   pids+=("$xpid")
