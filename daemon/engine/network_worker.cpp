@@ -65,7 +65,10 @@ void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame,
   if (pipeline_) {
     // Run to completion: the frame is read where the session or the feed holds it.
     switch (kind) {
-    case InboundEvent::Kind::MarketData: pipeline_->onMarketData(*frame, rxNs, decodedNs); break;
+    case InboundEvent::Kind::MarketData:
+      pipeline_->onMarketData(*frame, rxNs, decodedNs);
+      drainOrders(); // the order leaves now, not at the end of the poll pass
+      break;
     case InboundEvent::Kind::ExecutionReport:
       pipeline_->onExecutionReport(frame->as<ExecutionReport>());
       break;
