@@ -28,14 +28,15 @@ using namespace hft;
 
 namespace {
 
-// Everything but the two workers runs on the cores they leave free (the control thread
-// inherits this from the main thread).
+// Everything but the workers runs on the cores they leave free (the control thread inherits
+// this from the main thread). Run to completion has one worker: the strategy core is free.
 void moveOffWorkerCores(const config::HftdConfig& cfg) {
+  const bool pipeline = cfg.engine.layout == config::EngineLayout::Pipeline;
   cpu_set_t set;
   CPU_ZERO(&set);
   int n = 0;
   for (const int c : core::allowedCpus())
-    if (c != cfg.cpu.networkCore && c != cfg.cpu.strategyCore) {
+    if (c != cfg.cpu.networkCore && (!pipeline || c != cfg.cpu.strategyCore)) {
       CPU_SET(c, &set);
       ++n;
     }

@@ -8,6 +8,7 @@
 # hftd/sockperf. A benchmark: it prints figures, it passes or fails nothing.
 #
 #   scripts/bench.sh [--duration S] [--tick-rate MS] [--cores N,M] [--poll-mode busy|yield]
+#                    [--layout run_to_completion|pipeline] [--exchange-core N]
 #                    [--build DIR] [--out DIR]
 #                    [--null [--rounds N] [--null-symbol ID] [--null-every N]
 #                     [--null-poll busy|yield|epoll]]
@@ -26,13 +27,17 @@ rounds=3
 null_symbol=1
 null_every=1
 null_poll=""
-usage() { sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; }
+layout=run_to_completion
+xsim_pin=()
+usage() { sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) duration=$2; shift 2 ;;
   --tick-rate) tick_rate=$2; shift 2 ;;
   --cores) cores=$2; shift 2 ;;
   --poll-mode) poll=$2; shift 2 ;;
+  --layout) layout=$2; shift 2 ;;
+  --exchange-core) xsim_pin=(taskset -c "$2"); shift 2 ;;
   --build) build=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
   --null) null=1; shift ;;
@@ -67,6 +72,14 @@ fi
 [ -n "$null_poll" ] || null_poll=$poll
 [ -n "$out" ] || out=$(mktemp -d /tmp/hft-bench-XXXXXX)
 mkdir -p "$out"
+case $layout in
+run_to_completion | pipeline) ;;
+*) echo "bench: --layout '$layout' is neither run_to_completion nor pipeline" >&2; exit 2 ;;
+esac
+# conf/hftd.toml with the chosen [engine] layout.
+hftd_config=$out/hftd.toml
+sed 's/^layout = "run_to_completion"/layout = "'"$layout"'"/' "$root/conf/hftd.toml" >"$hftd_config"
+grep -q "^layout = \"$layout\"" "$hftd_config" || { echo "bench: conf/hftd.toml has no [engine] layout line" >&2; exit 2; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -86,7 +99,7 @@ echo "== machine"
 echo "cpu:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "cores:  $(nproc) online, allowed ${allowed[*]}; kernel $(uname -r)"
 echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "engine: network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s"
+echo "engine: layout $layout, network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s"
 if [ "$null" = 1 ]; then
   echo "null:   core $net, poll mode $null_poll, symbol $null_symbol (0 = all), every $null_every; $rounds rounds of hftd, null engine, sockperf"
 fi
@@ -112,7 +125,7 @@ run_sockperf() {
 # start_exchange DIR: exchange-sim on a free port; sets xpid and port.
 start_exchange() {
   mkdir -p "$1"
-  ./"$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
+  "${xsim_pin[@]}" ./"$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
     --stats-file "$1/exchange_stats.json" >"$1/exchange-sim.log" 2>&1 &
   xpid=$!
   pids+=("$xpid")
@@ -132,7 +145,7 @@ print(t["count"], t["p50"], t["p99"], t["p99_9"])' "$1/exchange_stats.json")
 # run_hftd DIR: one hftd trading session of --duration against a fresh exchange-sim.
 run_hftd() {
   start_exchange "$1"
-  ./"$build"/daemon/hftd --config "$root/conf/hftd.toml" --network-core "$net" --strategy-core "$strat" \
+  ./"$build"/daemon/hftd --config "$hftd_config" --network-core "$net" --strategy-core "$strat" \
     --poll-mode "$poll" --exchange "127.0.0.1:$port" --socket "$1/control.sock" \
     --sessions-dir "$1/sessions" --idle >"$1/hftd.log" 2>&1 &
   local hpid=$!

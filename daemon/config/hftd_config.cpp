@@ -160,6 +160,10 @@ std::string_view describe(OnDiskFull policy) noexcept {
   return policy == OnDiskFull::StopTrading ? "stop_trading" : "keep_trading";
 }
 
+std::string_view describe(EngineLayout layout) noexcept {
+  return layout == EngineLayout::RunToCompletion ? "run_to_completion" : "pipeline";
+}
+
 std::string_view describe(MdTransport transport) noexcept {
   switch (transport) {
   case MdTransport::Tcp: return "tcp";
@@ -186,13 +190,13 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     throw ConfigError(where(path, e.source()) + ": " + std::string(e.description()) +
                       " (TOML syntax error)");
   }
-  static const std::set<std::string> kSections = {"exchange", "cpu",  "session", "control",
-                                                  "log",      "risk", "strategy"};
+  static const std::set<std::string> kSections = {"exchange", "cpu", "engine", "session",
+                                                  "control",  "log", "risk",   "strategy"};
   for (auto&& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       throw ConfigError(where(path, k.source()) + ": " + std::string(k.str()) +
                         ": unknown section or key; the file has the sections [exchange], "
-                        "[cpu], [session], [control], [log], [risk] and [strategy]");
+                        "[cpu], [engine], [session], [control], [log], [risk] and [strategy]");
 
   HftdConfig c;
   c.path = path;
@@ -225,6 +229,13 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.integer("fifo_priority", c.cpu.fifoPriority, 0, 99);
     s.boolean("lock_memory", c.cpu.lockMemory);
     s.boolean("huge_pages", c.cpu.hugePages);
+    s.finish();
+  }
+  {
+    Section s(root, "engine", path);
+    s.choice("layout", c.engine.layout,
+             {{"run_to_completion", EngineLayout::RunToCompletion},
+              {"pipeline", EngineLayout::Pipeline}});
     s.finish();
   }
   {
@@ -379,6 +390,7 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.needsRestart, a.cpu.fifoPriority != b.cpu.fifoPriority, "cpu.fifo_priority");
   note(plan.needsRestart, a.cpu.lockMemory != b.cpu.lockMemory, "cpu.lock_memory");
   note(plan.needsRestart, a.cpu.hugePages != b.cpu.hugePages, "cpu.huge_pages");
+  note(plan.needsRestart, a.engine.layout != b.engine.layout, "engine.layout");
   note(plan.needsRestart, a.control.socket != b.control.socket, "control.socket");
   note(plan.needsRestart, a.control.maxConnections != b.control.maxConnections,
        "control.max_connections");

@@ -24,11 +24,16 @@ enum class XdpMode : std::uint8_t { Auto, Native, Skb };
 // What a session does when its directory's filesystem is full (docs/session-data.md): stop
 // sending new orders, or keep trading and lose only latency samples while the journal has room.
 enum class OnDiskFull : std::uint8_t { StopTrading, KeepTrading };
+// How the tick-to-trade path uses the two worker cores (docs/hftd.md, "Engine layout"): one
+// thread reads, decides and writes in the same pass, the strategy core keeps the off-path
+// work; or the network and strategy threads pass frames and orders through rings.
+enum class EngineLayout : std::uint8_t { RunToCompletion, Pipeline };
 
 [[nodiscard]] std::string_view describe(PollMode mode) noexcept;
 [[nodiscard]] std::string_view describe(Autostart autostart) noexcept;
 [[nodiscard]] std::string_view describe(MdTransport transport) noexcept;
 [[nodiscard]] std::string_view describe(OnDiskFull policy) noexcept;
+[[nodiscard]] std::string_view describe(EngineLayout layout) noexcept;
 // "tcp", "udp" or "af_xdp"; false for anything else.
 [[nodiscard]] bool parseMdTransport(std::string_view text, MdTransport& out) noexcept;
 
@@ -59,6 +64,10 @@ struct CpuConfig {
   bool hugePages = true;
 };
 
+struct EngineConfig {
+  EngineLayout layout = EngineLayout::RunToCompletion;
+};
+
 struct SessionConfig {
   Autostart autostart = Autostart::Interactive;
   std::uint32_t durationSec = 0; // 0 = until stop-session or shutdown
@@ -87,6 +96,7 @@ struct LogConfig {
 struct HftdConfig {
   ExchangeConfig exchange;
   CpuConfig cpu;
+  EngineConfig engine;
   SessionConfig session;
   ControlConfig control;
   LogConfig log;

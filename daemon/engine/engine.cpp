@@ -86,6 +86,8 @@ Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
   shared_->strategyParker.setActive(parks);
   network_ = std::make_unique<NetworkWorker>(*shared_, config_);
   strategy_ = std::make_unique<StrategyWorker>(*shared_, config_);
+  if (config_.engine.layout == config::EngineLayout::RunToCompletion)
+    network_->runPipelineInline(strategy_.get());
   if (config_.cpu.hugePages && core::MappedRegion::hugePageFallbacks() > 0)
     spdlog::warn("hugepages requested ([cpu] huge_pages) but none are free: rings use normal "
                  "pages. Reserve some (vm.nr_hugepages, or scripts/setup_kernel.sh) or set "
@@ -102,10 +104,12 @@ void Engine::start() {
     if (const std::string why = core::checkWorkerCore(core, online, allowed); !why.empty())
       throw config::ConfigError("[cpu]: " + why);
 
-  // Everything that is not a worker runs on the cores the workers leave free.
+  // Everything that is not a worker runs on the cores the workers leave free. Run to
+  // completion has one worker: the strategy core is the off-path work's (records, logs).
+  const bool inlinePipeline = config_.engine.layout == config::EngineLayout::RunToCompletion;
   std::vector<int> housekeeping;
   for (const int c : allowed)
-    if (c != config_.cpu.networkCore && c != config_.cpu.strategyCore)
+    if (c != config_.cpu.networkCore && (inlinePipeline || c != config_.cpu.strategyCore))
       housekeeping.push_back(c);
   if (housekeeping.empty())
     spdlog::warn("no CPU is left for housekeeping besides the worker cores {} and {}: control "
@@ -113,7 +117,8 @@ void Engine::start() {
                  config_.cpu.networkCore, config_.cpu.strategyCore);
 
   networkThread_ = std::thread([this] { network_->run(); });
-  strategyThread_ = std::thread([this] { strategy_->run(); });
+  if (!inlinePipeline)
+    strategyThread_ = std::thread([this] { strategy_->run(); });
   housekeepingThread_ = std::thread([this, housekeeping] {
     core::nameThisThread("hft-house");
     if (!housekeeping.empty()) {
@@ -146,10 +151,15 @@ void Engine::start() {
                    "LimitRTPRIO=): they run with normal scheduling",
                    config_.cpu.fifoPriority);
   }
-  spdlog::info("Workers running: network thread on core {}, strategy thread on core {}, "
-               "poll mode {}",
-               config_.cpu.networkCore, config_.cpu.strategyCore,
-               config::describe(config_.cpu.pollMode));
+  if (inlinePipeline)
+    spdlog::info("Workers running: tick-to-trade runs to completion on core {}, off-path work "
+                 "(records, logs) off it, poll mode {}",
+                 config_.cpu.networkCore, config::describe(config_.cpu.pollMode));
+  else
+    spdlog::info("Workers running: network thread on core {}, strategy thread on core {}, "
+                 "poll mode {} (layout pipeline)",
+                 config_.cpu.networkCore, config_.cpu.strategyCore,
+                 config::describe(config_.cpu.pollMode));
 }
 
 void Engine::shutdown() {
@@ -164,9 +174,16 @@ void Engine::shutdown() {
   shared_->networkParker.notify();
   shared_->strategyParker.notify();
   networkThread_.join();
-  strategyThread_.join();
+  if (strategyThread_.joinable())
+    strategyThread_.join();
   housekeepingStop_.store(true);
   housekeepingThread_.join();
+}
+
+void Engine::wakePipeline() {
+  // Whichever thread runs the pipeline: the strategy thread, or the network thread inline.
+  shared_->strategyParker.notify();
+  shared_->networkParker.notify();
 }
 
 void Engine::housekeepingLoop() {
@@ -507,7 +524,7 @@ std::string Engine::startSession(std::uint32_t durationSec) {
   sessionDeadlineNs_.store(durationSec ? core::monotonicNs() + durationSec * 1'000'000'000ULL : 0);
   sessionActive_.store(true);
   shared_->tradingEnabled.store(true, std::memory_order_release);
-  shared_->strategyParker.notify();
+  wakePipeline();
   spdlog::info("Session {} trading{}", id,
                durationSec ? " for " + std::to_string(durationSec) + " s" : std::string());
   notifyStatus();
@@ -528,7 +545,7 @@ control::SessionSummary Engine::stopSessionLocked(const char* why) {
   // 1. No new orders; cancel what rests at the exchange.
   shared_->tradingEnabled.store(false, std::memory_order_release);
   shared_->cancelAllGeneration.fetch_add(1, std::memory_order_release);
-  shared_->strategyParker.notify();
+  wakePipeline();
   const bool linkUp = shared_->link.load() == LinkState::LoggedOn;
   if (linkUp &&
       !waitFor([this] { return shared_->strategy.openOrders.load() == 0; }, kCancelTimeout))
@@ -622,7 +639,7 @@ void Engine::stallStrategyForTest() {
 
 void Engine::setKillSwitch(bool on) {
   shared_->killSwitch.store(on, std::memory_order_release);
-  shared_->strategyParker.notify();
+  wakePipeline();
   spdlog::warn("Kill switch {}",
                on ? "ON: open orders cancelled, no new orders" : "off: trading may resume");
 }
@@ -632,7 +649,7 @@ control::ReloadResult Engine::applyConfig(const config::HftdConfig& next) {
   const auto plan = config::planReload(running, next);
   while (!strategy_->offerParams(next.risk, next.strategy))
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  shared_->strategyParker.notify();
+  wakePipeline();
   if (next.log.level != running.log.level)
     spdlog::set_level(spdlog::level::from_str(next.log.level));
   {

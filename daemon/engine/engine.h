@@ -62,6 +62,8 @@ public:
 
 private:
   void housekeepingLoop();
+  // Tells the pipeline a control command is waiting (kill switch, cancel-all, reload).
+  void wakePipeline();
   void drainRecords();
   // Publishes the recorder's verdict (disk full, journal unwritten) to the strategy.
   void updateRecordsHalt();

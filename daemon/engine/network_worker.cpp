@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/engine/strategy_worker.h"
 #include "libhft/core/cpu.h"
 
 namespace hft::engine {
@@ -61,6 +62,21 @@ void NetworkWorker::startConnect(std::uint64_t nowNs) noexcept {
 
 void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame, std::uint64_t rxNs,
                                 std::uint64_t decodedNs) noexcept {
+  if (pipeline_) {
+    // Run to completion: the frame is read where the session or the feed holds it.
+    switch (kind) {
+    case InboundEvent::Kind::MarketData:
+      pipeline_->onMarketData(*frame, rxNs, decodedNs);
+      drainOrders(); // the order leaves now, not at the end of the poll pass
+      break;
+    case InboundEvent::Kind::ExecutionReport:
+      pipeline_->onExecutionReport(frame->as<ExecutionReport>());
+      break;
+    case InboundEvent::Kind::LoggedOn: break;
+    case InboundEvent::Kind::Disconnected: pipeline_->onDisconnected(); break;
+    }
+    return;
+  }
   InboundEvent* slot = shared_.inbound.claim();
   if (!slot) {
     bump(shared_.net.inboundDrops);
@@ -503,8 +519,13 @@ void NetworkWorker::run() noexcept {
     (void)core::setFifoPriority(fifoPriority_); // checked once at start-up by the engine
   (void)core::pinThisThread(core_);
   core::IdleBackoff idle(busyPoll_);
+  bool busy = false;
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     bump(shared_.net.beats);
+    // Run to completion: the pipeline's reset for a new session comes before the session's
+    // first frame, and its cancels and reloads are taken between passes.
+    if (pipeline_)
+      pipeline_->service(busy);
     const std::uint64_t now = core::stampToNs(core::stamp());
     bool didWork = false;
 
@@ -553,6 +574,7 @@ void NetworkWorker::run() noexcept {
     didWork |= session_.poll(now);
     didWork |= pollFeed();
     didWork |= drainOrders();
+    busy = didWork;
     if (didWork) {
       publishCounters();
       idle.worked();

@@ -17,6 +17,8 @@
 
 namespace hft::engine {
 
+class StrategyWorker;
+
 class NetworkWorker final : public feed::SessionListener, public feed::FeedListener {
 public:
   NetworkWorker(SharedState& shared, const config::HftdConfig& config);
@@ -25,6 +27,11 @@ public:
   // Where the next session connects; set by the control thread before it bumps the
   // session generation (which publishes it).
   void setExchange(const config::ExchangeConfig& exchange) { exchange_ = exchange; }
+
+  // layout = "run_to_completion": this thread runs the trading pipeline itself, in the pass
+  // that read the frame (no ring hop, no copy). Set once, before run(); null: the pipeline
+  // layout, where events go through the inbound ring to the strategy thread.
+  void runPipelineInline(StrategyWorker* pipeline) noexcept { pipeline_ = pipeline; }
 
   // The thread's body; returns when SharedState::stop is set.
   void run() noexcept;
@@ -73,7 +80,8 @@ private:
   void reanchorClock(std::uint64_t nowNs) noexcept;
 
   SharedState& shared_;
-  core::RealtimeAnchor clock_; // stamps -> CLOCK_REALTIME without a system call
+  StrategyWorker* pipeline_ = nullptr; // run_to_completion: called inline
+  core::RealtimeAnchor clock_;         // stamps -> CLOCK_REALTIME without a system call
   std::uint64_t anchoredNs_ = 0;
   config::ExchangeConfig exchange_;
   const int core_;

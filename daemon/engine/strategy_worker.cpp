@@ -96,8 +96,8 @@ void StrategyWorker::publishOrderCounters() noexcept {
   c.openOrders.store(orders_->openOrders(), r);
 }
 
-void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
-  const FrameView frame{event.frame, event.length, static_cast<std::uint16_t>(MsgType::MarketData)};
+void StrategyWorker::onMarketData(const FrameView& frame, std::uint64_t rxNs,
+                                  std::uint64_t decodedNs) noexcept {
   const auto head = frame.as<MarketDataHead>();
   book::OrderBook* book = books_->find(head.symbolId);
   if (!book) {
@@ -142,8 +142,8 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
                             intent.price,
                             intent.qty,
                             intent.mdTimestamp,
-                            event.rxNs,
-                            event.decodedNs,
+                            rxNs,
+                            decodedNs,
                             clock_.realtimeNs(bookStamp),
                             clock_.realtimeNs(decidedStamp)};
         shared_.orders.publish();
@@ -157,9 +157,7 @@ void StrategyWorker::onMarketData(const InboundEvent& event) noexcept {
   publishSymbol(head.symbolId);
 }
 
-void StrategyWorker::onExecutionReport(const InboundEvent& event) noexcept {
-  ExecutionReport report;
-  std::memcpy(&report, event.frame, sizeof(report));
+void StrategyWorker::onExecutionReport(const ExecutionReport& report) noexcept {
   const auto outcome = orders_->onExecutionReport(report);
   if (outcome != order::ReportOutcome::Applied)
     log(LogEvent::Kind::OrderUnknownReport, report.clOrdId, static_cast<std::uint64_t>(outcome));
@@ -198,72 +196,87 @@ void StrategyWorker::cancelAllOpen() noexcept {
   }
 }
 
+void StrategyWorker::onDisconnected() noexcept {
+  orders_->onSessionClosed();
+  publishOrderCounters();
+}
+
+void StrategyWorker::service(bool busy) noexcept {
+  if (!shared_.stallStrategy.load(std::memory_order_relaxed))
+    bump(shared_.strategy.beats);
+
+  const std::uint64_t generation = shared_.sessionGeneration.load(std::memory_order_acquire);
+  if (generation != generation_) {
+    generation_ = generation;
+    resetForSession();
+    // release: the control thread waits for this before it lets the session trade.
+    shared_.strategyGeneration.store(generation, std::memory_order_release);
+  }
+
+  // Kill switch on, or a stop-session: cancel what is open, once per request, and again
+  // for orders that were still unacknowledged the first time.
+  const bool kill = shared_.killSwitch.load(std::memory_order_acquire);
+  if (kill != killSwitchSeen_) {
+    killSwitchSeen_ = kill;
+    risk_.setKillSwitch(kill);
+    cancelPending_ = kill;
+  }
+  const std::uint64_t cancelAll = shared_.cancelAllGeneration.load(std::memory_order_acquire);
+  if (cancelAll != cancelAllSeen_) {
+    cancelAllSeen_ = cancelAll;
+    cancelPending_ = true;
+  }
+  if (cancelPending_ && !busy) {
+    cancelAllOpen();
+    cancelPending_ = false;
+    orders_->forEachOpen([&](const order::Order& o) {
+      if (o.state == order::OrderState::PendingNew)
+        cancelPending_ = true;
+    });
+  }
+  takeParams();
+  // A quiet round: re-anchor the stamp clock now and then, never between a tick and its order.
+  if (!busy) {
+    if (const std::uint64_t now = core::stampToNs(core::stamp()); now - anchoredNs_ > 100'000'000) {
+      anchoredNs_ = now;
+      clock_.reanchor();
+    }
+  }
+}
+
 void StrategyWorker::run() noexcept {
   core::nameThisThread("hft-strategy");
   if (fifoPriority_ > 0)
     (void)core::setFifoPriority(fifoPriority_);
   (void)core::pinThisThread(core_);
   core::IdleBackoff idle(busyPoll_);
-  bool cancelPending = false;
+  bool didWork = false;
   while (!shared_.stop.load(std::memory_order_relaxed)) {
-    if (!shared_.stallStrategy.load(std::memory_order_relaxed))
-      bump(shared_.strategy.beats);
-
-    const std::uint64_t generation = shared_.sessionGeneration.load(std::memory_order_acquire);
-    if (generation != generation_) {
-      generation_ = generation;
-      resetForSession();
-      // release: the control thread waits for this before it lets the session trade.
-      shared_.strategyGeneration.store(generation, std::memory_order_release);
-    }
-
-    bool didWork = false;
+    service(didWork);
+    didWork = false;
     if (const InboundEvent* event = shared_.inbound.front()) {
       switch (event->kind) {
-      case InboundEvent::Kind::MarketData: onMarketData(*event); break;
-      case InboundEvent::Kind::ExecutionReport: onExecutionReport(*event); break;
-      case InboundEvent::Kind::LoggedOn: break;
-      case InboundEvent::Kind::Disconnected:
-        // The exchange cancels every resting order of a closed connection (protocol rule 4).
-        orders_->onSessionClosed();
-        publishOrderCounters();
+      case InboundEvent::Kind::MarketData:
+        onMarketData(
+            FrameView{event->frame, event->length, static_cast<std::uint16_t>(MsgType::MarketData)},
+            event->rxNs, event->decodedNs);
         break;
+      case InboundEvent::Kind::ExecutionReport: {
+        ExecutionReport report;
+        std::memcpy(&report, event->frame, sizeof(report));
+        onExecutionReport(report);
+        break;
+      }
+      case InboundEvent::Kind::LoggedOn: break;
+      case InboundEvent::Kind::Disconnected: onDisconnected(); break;
       }
       shared_.inbound.release();
       didWork = true;
     }
 
-    // Kill switch on, or a stop-session: cancel what is open, once per request, and again
-    // for orders that were still unacknowledged the first time.
-    const bool kill = shared_.killSwitch.load(std::memory_order_acquire);
-    if (kill != killSwitchSeen_) {
-      killSwitchSeen_ = kill;
-      risk_.setKillSwitch(kill);
-      cancelPending = kill;
-    }
-    const std::uint64_t cancelAll = shared_.cancelAllGeneration.load(std::memory_order_acquire);
-    if (cancelAll != cancelAllSeen_) {
-      cancelAllSeen_ = cancelAll;
-      cancelPending = true;
-    }
-    if (cancelPending && !didWork) {
-      cancelAllOpen();
-      cancelPending = false;
-      orders_->forEachOpen([&](const order::Order& o) {
-        if (o.state == order::OrderState::PendingNew)
-          cancelPending = true;
-      });
-    }
-    takeParams();
-
     if (didWork) {
       idle.worked();
       continue;
-    }
-    // An idle round: re-anchor the stamp clock now and then, never between a tick and its order.
-    if (const std::uint64_t now = core::stampToNs(core::stamp()); now - anchoredNs_ > 100'000'000) {
-      anchoredNs_ = now;
-      clock_.reanchor();
     }
     if (idle.shouldPark())
       shared_.strategyParker.park([this] { return shared_.inbound.front() != nullptr; }, -1,

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The strategy thread: books, the strategy's decisions, pre-trade risk, orders and positions.
-// Pinned to the strategy core; talks to the network thread only through rings.
+// The trading pipeline: books, the strategy's decisions, pre-trade risk, orders and positions.
+// layout = "pipeline": its own thread on the strategy core, fed through the inbound ring.
+// layout = "run_to_completion": no thread of its own; the network thread calls onMarketData(),
+// onExecutionReport(), onDisconnected() and service() inline, in the pass that read the frame.
+// Orders leave through the orders ring either way; the network thread writes them.
 #pragma once
 
 #include <atomic>
@@ -26,12 +29,23 @@ public:
   [[nodiscard]] bool offerParams(const risk::RiskLimits& limits,
                                  const strategy::StrategyParams& params);
 
+  // The pipeline layout's thread body; returns when SharedState::stop is set.
   void run() noexcept;
+
+  // The seam both layouts call, on the one thread that owns the pipeline. The frame was
+  // validated at the edge; it is read in place, never copied.
+  void onMarketData(const protocol::FrameView& frame, std::uint64_t rxNs,
+                    std::uint64_t decodedNs) noexcept;
+  void onExecutionReport(const protocol::ExecutionReport& report) noexcept;
+  // The exchange cancels every resting order of a closed connection (protocol rule 4).
+  void onDisconnected() noexcept;
+  // Everything that is not an event: proof of life, a new session's reset, kill switch,
+  // cancel-all, reloaded parameters. `busy`: an event was handled since the last call (a
+  // cancel-all waits for a quiet round so unacknowledged orders' acks come first).
+  void service(bool busy) noexcept;
 
 private:
   void resetForSession() noexcept;
-  void onMarketData(const InboundEvent& event) noexcept;
-  void onExecutionReport(const InboundEvent& event) noexcept;
   void cancelAllOpen() noexcept;
   void publishSymbol(std::uint32_t symbolId) noexcept;
   void publishOrderCounters() noexcept;
@@ -53,6 +67,7 @@ private:
   std::uint64_t generation_ = 0;
   std::uint64_t cancelAllSeen_ = 0;
   bool killSwitchSeen_ = false;
+  bool cancelPending_ = false;
 
   // Control -> strategy hand-over of new parameters (reload).
   std::atomic<bool> paramsPending_{false};

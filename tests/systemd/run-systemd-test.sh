@@ -164,13 +164,15 @@ for s in "$hs" "$xs" "$ms"; do
     fail "a service runs without NoNewPrivileges or its seccomp filter"
 done
 ok "users: hftd=hft (CapEff CAP_IPC_LOCK|CAP_SYS_NICE), exchange-sim=dynamic uid $(field "$xs" Uid), monitor=hft-monitor; no caps, NoNewPrivs and seccomp for all"
-[[ $(field "$hs" Cpus_allowed_list) == 0-1 ]] || fail "hftd Cpus_allowed_list $(field "$hs" Cpus_allowed_list), expected 0-1"
+# Run to completion (the default layout): only hft-net keeps core 0; everything else of hftd
+# (main, control, housekeeping) moves to core 1, the strategy core.
+[[ $(field "$hs" Cpus_allowed_list) == 1 ]] || fail "hftd's main thread Cpus_allowed_list $(field "$hs" Cpus_allowed_list), expected 1 (off the network core)"
 [[ $(field "$xs" Cpus_allowed_list) == 1 ]] || fail "exchange-sim Cpus_allowed_list $(field "$xs" Cpus_allowed_list), expected 1"
 [[ $(field "$ms" Cpus_allowed_list) == 0 ]] || fail "hft-monitor Cpus_allowed_list $(field "$ms" Cpus_allowed_list), expected 0"
 threads=$(ct sh -c "for t in /proc/$hftd_pid/task/*; do echo \$(cat \$t/comm)=\$(awk '/^Cpus_allowed_list/ {print \$2}' \$t/status); done" | sort -u | tr '\n' ' ')
-[[ $threads == *"hft-net=0 "* && $threads == *"hft-strategy=1 "* ]] ||
-  fail "hftd's workers are not pinned to 0 and 1: $threads"
-ok "Cpus_allowed_list: hftd 0-1 (threads: $threads), exchange-sim 1, hft-monitor 0"
+[[ $threads == *"hft-net=0 "* && $threads == *"hft-house=1 "* && $threads != *hft-strategy* ]] ||
+  fail "hftd's tick-to-trade thread is not alone on 0 with the off-path work on 1: $threads"
+ok "Cpus_allowed_list: hftd main 1 (threads: $threads), exchange-sim 1, hft-monitor 0"
 
 # Socket permissions through the units (RuntimeDirectoryMode=0750, socket 0660 group hft):
 # group hft may read, hft-admin may also act, anyone else cannot connect.

@@ -46,6 +46,22 @@ TEST_CASE("config: the shipped conf/hftd.toml is valid and equals the built-in d
   CHECK(shipped.session.autostart == Autostart::Interactive);
 }
 
+TEST_CASE("config: [engine] layout chooses run to completion or the pipeline") {
+  CHECK(HftdConfig{}.engine.layout == EngineLayout::RunToCompletion);
+  CHECK(parseConfig("[engine]\nlayout = \"pipeline\"\n", "test.toml").engine.layout ==
+        EngineLayout::Pipeline);
+  CHECK(parseConfig("[engine]\nlayout = \"run_to_completion\"\n", "test.toml").engine.layout ==
+        EngineLayout::RunToCompletion);
+  const std::string e = errorOf("[engine]\nlayout = \"threads\"\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "\"threads\" is not one of"));
+  HftdConfig pipeline;
+  pipeline.engine.layout = EngineLayout::Pipeline;
+  const auto plan = planReload(HftdConfig{}, pipeline);
+  REQUIRE(plan.needsRestart.size() == 1);
+  CHECK(plan.needsRestart[0] == "engine.layout");
+}
+
 TEST_CASE("config: an unknown key is refused with file, line, column and key") {
   const std::string e = errorOf("[cpu]\nnetwork_core = 1\nnetwrk_core = 2\n");
   CHECK(contains(e, "test.toml:3:1"));
