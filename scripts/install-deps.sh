@@ -19,6 +19,8 @@ packages=(
   sysstat linux-perf sockperf numactl ethtool
   # the exchange-link capture (collect_data.sh) and its dissector's tests (tshark, editcap)
   tcpdump tshark
+  # the Debian package (debian/) and its test (tests/tools/deb_package_test.sh)
+  debhelper dpkg-dev fakeroot lintian
   # linters the tests run
   shellcheck flake8 clang-format
   # the .hlog test's reader (hdr-histogram-js, installed by npm ci)
