@@ -51,7 +51,8 @@ void MdRecordingWriter::fail() noexcept {
   failed_ = true;
   // Drop what stdio still holds and cut off a torn record: the file stays readable.
   __fpurge(file_.get());
-  (void)::ftruncate(::fileno(file_.get()), static_cast<off_t>(flushedBytes_));
+  // If even the cut fails, the file may end in a torn record: tornTail() says so.
+  tornTail_ = ::ftruncate(::fileno(file_.get()), static_cast<off_t>(flushedBytes_)) != 0;
   errno = err;
 }
 

@@ -54,6 +54,9 @@ public:
   // Records known to be in the file: those before the last flush that succeeded.
   [[nodiscard]] std::uint64_t flushedRecords() const noexcept { return flushedRecords_; }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
+  // After a failure: true when the file could not be cut back to its last flush either, so
+  // it may end in a torn record (a reader reports and stops there).
+  [[nodiscard]] bool tornTail() const noexcept { return tornTail_; }
 
 private:
   struct FileCloser {
@@ -68,6 +71,7 @@ private:
   std::uint64_t flushedRecords_ = 0;
   std::uint64_t flushedBytes_ = 0;
   bool failed_ = false;
+  bool tornTail_ = false;
 };
 
 // Reads and checks a whole recording at construction, so a bad file fails before any replay.
