@@ -1,5 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
+# ct_why, ct_pid, state, pidns and netns come from the sourced container-lib.sh (shellcheck sees
+# them with -x, as the project's test runs it; without -x it cannot).
+# shellcheck disable=SC2154
 # Boots systemd as PID 1 of its own namespaces on a throw-away overlay of / and runs the hft
 # units in it as an operator would: install, sysusers, tmpfiles, a cores drop-in,
 # `systemctl start hft.target`, hftctl, the journal, CPU affinity, a SIGKILL restart, a
