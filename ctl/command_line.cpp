@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "libhft/control/control_protocol.h"
+#include "libhft/core/options.h"
 
 namespace hft::ctl {
 namespace {
@@ -87,6 +89,37 @@ std::optional<double> parsePositiveSeconds(const std::string& text) {
   return value;
 }
 
+// Global options and each command's own, all in one table: getopt_long finds them anywhere on
+// the line, and the checks below say which command an option belongs to.
+enum OptionId : int {
+  OptHelp = 1,
+  OptJson,
+  OptFormat,
+  OptTextfile,
+  OptVersion,
+  OptSocket,
+  OptDuration,
+  OptWatch,
+};
+
+const std::vector<core::OptionSpec> kOptions = {
+    {"help", 'h', false, OptHelp},         {"json", '\0', false, OptJson},
+    {"format", '\0', true, OptFormat},     {"textfile", '\0', true, OptTextfile},
+    {"version", '\0', false, OptVersion},  {"socket", '\0', true, OptSocket},
+    {"duration", '\0', true, OptDuration}, {"watch", '\0', true, OptWatch},
+};
+
+std::string missingValue(int id) {
+  switch (id) {
+  case OptFormat: return "--format needs text, json, openmetrics or prometheus";
+  case OptTextfile: return "--textfile needs a PATH";
+  case OptSocket: return "--socket needs a PATH";
+  case OptDuration: return "--duration needs a number of seconds";
+  case OptWatch: return "--watch needs a number of seconds";
+  default: return "an option needs a value";
+  }
+}
+
 } // namespace
 
 std::string_view commandName(Command command) noexcept { return infoOf(command).name; }
@@ -108,65 +141,64 @@ std::variant<Options, UsageError> parseCommandLine(const std::vector<std::string
     return std::nullopt;
   };
 
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    // --name VALUE or --name=VALUE
-    auto valueOf = [&](std::string_view name) -> std::optional<std::optional<std::string>> {
-      if (arg == name) {
-        if (i + 1 >= args.size())
-          return std::optional<std::string>();
-        return std::optional<std::string>(args[++i]);
-      }
-      if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
-          arg[name.size()] == '=')
-        return std::optional<std::string>(arg.substr(name.size() + 1));
-      return std::nullopt;
-    };
+  core::ParsedArgs parsed;
+  try {
+    parsed = core::parseOptions(args, kOptions);
+  } catch (const core::OptionError& e) {
+    using Kind = core::OptionError::Kind;
+    switch (e.kind()) {
+    case Kind::MissingValue: return UsageError{missingValue(e.id())};
+    case Kind::UnexpectedValue: return UsageError{fmt::format("{} takes no value", e.argument())};
+    case Kind::Ambiguous:
+      return UsageError{
+          fmt::format("option '{}' is ambiguous: it begins several options", e.argument())};
+    case Kind::Unknown: break;
+    }
+    return UsageError{fmt::format("unknown option '{}'", e.argument())};
+  }
 
-    if (arg == "--help" || arg == "-h") {
-      options.help = true;
-    } else if (arg == "--json") {
-      if (auto error = setFormat(Format::Json, arg))
+  for (const core::ParsedOption& option : parsed.options) {
+    const std::string value = option.value.value_or("");
+    switch (static_cast<OptionId>(option.id)) {
+    case OptHelp: options.help = true; break;
+    case OptJson:
+      if (auto error = setFormat(Format::Json, option.spelling))
         return *error;
-    } else if (auto formatArg = valueOf("--format")) {
-      if (!*formatArg)
-        return UsageError{"--format needs text, json, openmetrics or prometheus"};
-      const std::string& name = **formatArg;
+      break;
+    case OptFormat: {
       std::optional<Format> wanted;
-      if (name == "text")
+      if (value == "text")
         wanted = Format::Text;
-      else if (name == "json")
+      else if (value == "json")
         wanted = Format::Json;
-      else if (name == "openmetrics")
+      else if (value == "openmetrics")
         wanted = Format::OpenMetrics;
-      else if (name == "prometheus")
+      else if (value == "prometheus")
         wanted = Format::Prometheus;
       else
         return UsageError{
-            fmt::format("--format takes text, json, openmetrics or prometheus, not '{}'", name)};
-      if (auto error = setFormat(*wanted, "--format " + name))
+            fmt::format("--format takes text, json, openmetrics or prometheus, not '{}'", value)};
+      if (auto error = setFormat(*wanted, "--format " + value))
         return *error;
-    } else if (auto textfileArg = valueOf("--textfile")) {
-      if (!*textfileArg || (*textfileArg)->empty())
-        return UsageError{"--textfile needs a PATH"};
-      textfile = **textfileArg;
-    } else if (arg == "--version") {
-      options.clientVersion = true;
-    } else if (auto socketArg = valueOf("--socket")) {
-      if (!*socketArg || (*socketArg)->empty())
-        return UsageError{"--socket needs a PATH"};
-      socket = **socketArg;
-    } else if (auto durationArg = valueOf("--duration")) {
-      if (!*durationArg)
-        return UsageError{"--duration needs a number of seconds"};
-      duration = **durationArg;
-    } else if (auto watchArg = valueOf("--watch")) {
-      if (!*watchArg)
-        return UsageError{"--watch needs a number of seconds"};
-      watch = **watchArg;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      return UsageError{fmt::format("unknown option '{}'", arg)};
-    } else if (!options.command) {
+      break;
+    }
+    case OptTextfile:
+      if (value.empty())
+        return UsageError{missingValue(OptTextfile)};
+      textfile = value;
+      break;
+    case OptVersion: options.clientVersion = true; break;
+    case OptSocket:
+      if (value.empty())
+        return UsageError{missingValue(OptSocket)};
+      socket = value;
+      break;
+    case OptDuration: duration = value; break;
+    case OptWatch: watch = value; break;
+    }
+  }
+  for (const std::string& arg : parsed.operands) {
+    if (!options.command) {
       const CommandInfo* info = findCommand(arg);
       if (info == nullptr)
         return UsageError{fmt::format("unknown command '{}'", arg)};

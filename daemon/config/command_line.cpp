@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "libhft/core/endpoint.h"
+#include "libhft/core/options.h"
 
 namespace hft::config {
 namespace {
@@ -51,88 +52,134 @@ Options:
   -h, --help             this text
   --version              the version
 
+Options are parsed by getopt_long(3): --name=VALUE works too, and a long name may be shortened
+to any prefix that names one option only.
+
 Exit codes: 0 clean exit; 1 run-time failure; 2 bad command line; 78 invalid configuration
 (file, flag, or a core that does not exist or is outside the allowed CPU set).
 )";
 }
 
-CommandLine parseCommandLine(const std::vector<std::string>& args) {
-  CommandLine cmd;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool hasInline = false;
-    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      hasInline = true;
+namespace {
+
+enum Flag : int {
+  Help = 1,
+  Version,
+  Verbose,
+  Config,
+  CheckConfig,
+  Interface,
+  NetworkCore,
+  StrategyCore,
+  Exchange,
+  Socket,
+  SessionsDir,
+  PollModeFlag,
+  MdTransportFlag,
+  UdpFeed,
+  XdpQueue,
+  StartSession,
+  Idle,
+  Duration,
+};
+
+const std::vector<core::OptionSpec> kFlags = {
+    {"help", 'h', false, Help},
+    {"version", '\0', false, Version},
+    {"verbose", 'v', false, Verbose},
+    {"config", '\0', true, Config},
+    {"check-config", '\0', true, CheckConfig},
+    {"interface", '\0', true, Interface},
+    {"network-core", '\0', true, NetworkCore},
+    {"strategy-core", '\0', true, StrategyCore},
+    {"exchange", '\0', true, Exchange},
+    {"socket", '\0', true, Socket},
+    {"sessions-dir", '\0', true, SessionsDir},
+    {"poll-mode", '\0', true, PollModeFlag},
+    {"md-transport", '\0', true, MdTransportFlag},
+    {"udp-feed", '\0', true, UdpFeed},
+    {"xdp-queue", '\0', true, XdpQueue},
+    {"start-session", '\0', false, StartSession},
+    {"idle", '\0', false, Idle},
+    {"duration", '\0', true, Duration},
+};
+
+core::ParsedArgs parseFlags(const std::vector<std::string>& args) {
+  try {
+    return core::parseOptions(args, kFlags);
+  } catch (const core::OptionError& e) {
+    using Kind = core::OptionError::Kind;
+    switch (e.kind()) {
+    case Kind::MissingValue: throw UsageError(e.argument() + " needs a value; see hftd --help");
+    case Kind::UnexpectedValue: throw UsageError(e.argument() + " takes no value; see hftd --help");
+    case Kind::Ambiguous:
+      throw UsageError("option '" + e.argument() +
+                       "' is ambiguous: it begins several options; see hftd --help");
+    case Kind::Unknown: break;
     }
-    auto next = [&]() -> std::string {
-      if (hasInline)
-        return value;
-      if (i + 1 >= args.size())
-        throw UsageError(flag + " needs a value; see hftd --help");
-      return args[++i];
-    };
-    if (flag == "-h" || flag == "--help")
-      cmd.help = true;
-    else if (flag == "--version")
-      cmd.version = true;
-    else if (flag == "-v" || flag == "--verbose")
-      cmd.verbose = true;
-    else if (flag == "--config")
-      cmd.configPath = next();
-    else if (flag == "--check-config")
-      cmd.checkConfigPath = next();
-    else if (flag == "--interface")
-      cmd.interface = next();
-    else if (flag == "--network-core")
-      cmd.networkCore = number<int>(flag, next(), 0, 4095);
-    else if (flag == "--strategy-core")
-      cmd.strategyCore = number<int>(flag, next(), 0, 4095);
-    else if (flag == "--exchange") {
-      const std::string text = next();
-      const auto colon = text.rfind(':');
+    throw UsageError("unknown option '" + e.argument() + "'; see hftd --help");
+  }
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const std::vector<std::string>& args) {
+  const core::ParsedArgs parsed = parseFlags(args);
+  if (!parsed.operands.empty())
+    throw UsageError("unexpected argument '" + parsed.operands.front() +
+                     "': hftd takes options only; see hftd --help");
+  CommandLine cmd;
+  for (const core::ParsedOption& option : parsed.options) {
+    const std::string& flag = option.spelling;
+    const std::string value = option.value.value_or("");
+    switch (static_cast<Flag>(option.id)) {
+    case Help: cmd.help = true; break;
+    case Version: cmd.version = true; break;
+    case Verbose: cmd.verbose = true; break;
+    case Config: cmd.configPath = value; break;
+    case CheckConfig: cmd.checkConfigPath = value; break;
+    case Interface: cmd.interface = value; break;
+    case NetworkCore: cmd.networkCore = number<int>(flag, value, 0, 4095); break;
+    case StrategyCore: cmd.strategyCore = number<int>(flag, value, 0, 4095); break;
+    case Exchange: {
+      const auto colon = value.rfind(':');
       if (colon == std::string::npos || colon == 0)
-        throw UsageError("--exchange: '" + text + "' is not HOST:PORT, e.g. 127.0.0.1:9000");
-      cmd.exchangeHost = text.substr(0, colon);
-      cmd.exchangePort = number<std::uint16_t>(flag, text.substr(colon + 1), 1, 65535);
-    } else if (flag == "--socket")
-      cmd.socket = next();
-    else if (flag == "--sessions-dir")
-      cmd.sessionsDir = next();
-    else if (flag == "--poll-mode") {
-      const std::string mode = next();
-      if (mode == "busy")
+        throw UsageError("--exchange: '" + value + "' is not HOST:PORT, e.g. 127.0.0.1:9000");
+      cmd.exchangeHost = value.substr(0, colon);
+      cmd.exchangePort = number<std::uint16_t>(flag, value.substr(colon + 1), 1, 65535);
+      break;
+    }
+    case Socket: cmd.socket = value; break;
+    case SessionsDir: cmd.sessionsDir = value; break;
+    case PollModeFlag:
+      if (value == "busy")
         cmd.pollMode = PollMode::Busy;
-      else if (mode == "yield")
+      else if (value == "yield")
         cmd.pollMode = PollMode::Yield;
       else
-        throw UsageError("--poll-mode: '" + mode + "' is neither busy nor yield");
-    } else if (flag == "--md-transport") {
-      const std::string text = next();
+        throw UsageError("--poll-mode: '" + value + "' is neither busy nor yield");
+      break;
+    case MdTransportFlag: {
       MdTransport transport{};
-      if (!parseMdTransport(text, transport))
-        throw UsageError("--md-transport: '" + text + "' is not tcp, udp or af_xdp");
+      if (!parseMdTransport(value, transport))
+        throw UsageError("--md-transport: '" + value + "' is not tcp, udp or af_xdp");
       cmd.mdTransport = transport;
-    } else if (flag == "--udp-feed") {
-      const std::string text = next();
+      break;
+    }
+    case UdpFeed: {
       std::string address;
       std::uint16_t port = 0;
-      if (!core::parseIpv4Endpoint(text, address, port))
-        throw UsageError("--udp-feed: '" + text +
+      if (!core::parseIpv4Endpoint(value, address, port))
+        throw UsageError("--udp-feed: '" + value +
                          "' is not IPV4-ADDRESS:PORT, e.g. 0.0.0.0:9001 or 239.1.1.1:9001");
-      cmd.udpFeed = text;
-    } else if (flag == "--xdp-queue")
-      cmd.xdpQueue = number<std::uint32_t>(flag, next(), 0, 63);
-    else if (flag == "--start-session")
-      cmd.autostart = Autostart::Always;
-    else if (flag == "--idle")
-      cmd.autostart = Autostart::Never;
-    else if (flag == "--duration")
-      cmd.durationSec = number<std::uint32_t>(flag, next(), 0, 0xffffffffU);
-    else
-      throw UsageError("unknown option '" + args[i] + "'; see hftd --help");
+      cmd.udpFeed = value;
+      break;
+    }
+    case XdpQueue: cmd.xdpQueue = number<std::uint32_t>(flag, value, 0, 63); break;
+    case StartSession: cmd.autostart = Autostart::Always; break;
+    case Idle: cmd.autostart = Autostart::Never; break;
+    case Duration: cmd.durationSec = number<std::uint32_t>(flag, value, 0, 0xffffffffU); break;
+    }
   }
   return cmd;
 }

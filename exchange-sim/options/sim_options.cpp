@@ -20,6 +20,7 @@
 #include <toml++/toml.h>
 
 #include "libhft/core/endpoint.h"
+#include "libhft/core/options.h"
 
 namespace hft::options {
 
@@ -563,6 +564,8 @@ std::string usage() {
   out += "  --config FILE          TOML settings (conf/exchange-sim.toml documents every key)\n"
          "  -h, --help             this help\n"
          "  --version              print the version\n\n"
+         "Options are parsed by getopt_long(3): --name=VALUE works too, and a long name may be\n"
+         "shortened to any prefix that names one option only.\n\n"
          "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 failure at run time, 2 bad command line,\n"
          "78 bad configuration file.\n";
   return out;
@@ -578,63 +581,60 @@ CommandLine parseCommandLine(int argc, const char* const* argv) {
   std::vector<FlagValue> given;
   bool help = false, version = false;
   try {
-    for (int i = 1; i < argc; ++i) {
-      std::string_view arg = argv[i];
-      if (arg == "-h" || arg == "--help") {
-        help = true;
+    // Every flag of kSettings (its index + kFirstSetting as id), then the three of our own.
+    enum : int { OptHelp = 1, OptVersion, OptConfig, kFirstSetting };
+    std::vector<core::OptionSpec> specs = {{"help", 'h', false, OptHelp},
+                                           {"version", '\0', false, OptVersion},
+                                           {"config", '\0', true, OptConfig}};
+    for (std::size_t i = 0; i < kSettings.size(); ++i) {
+      const Setting& s = kSettings[i];
+      if (s.flag.empty())
         continue;
-      }
-      if (arg == "--version") {
-        version = true;
-        continue;
-      }
-      if (arg == "-v") {
-        given.push_back({findSetting("log", "verbose"), std::string(arg), "true"});
-        continue;
-      }
-      const Setting* boolean = nullptr;
-      for (const auto& s : kSettings)
-        if (s.kind == Kind::Boolean && !s.flag.empty() && s.flag == arg)
-          boolean = &s;
-      if (boolean != nullptr) { // a switch: present means true
-        given.push_back({boolean, std::string(arg), "true"});
-        continue;
-      }
-      if (!arg.starts_with("--"))
-        throw UsageError(fmt::format("unexpected argument '{}': every option is a --flag; see "
-                                     "exchange-sim --help",
-                                     arg));
-      std::string_view name = arg;
-      std::optional<std::string_view> inlineValue;
-      if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-        name = arg.substr(0, eq);
-        inlineValue = arg.substr(eq + 1);
-      }
-      const Setting* setting = nullptr;
-      for (const auto& s : kSettings)
-        if (!s.flag.empty() && s.flag == name && s.kind != Kind::Boolean)
-          setting = &s;
-      if (setting == nullptr && name != "--config")
-        throw UsageError(fmt::format("unknown option '{}'; run exchange-sim --help for the list "
-                                     "(other settings go in the --config file)",
+      specs.push_back({s.flag.substr(2), s.flag == "--verbose" ? 'v' : '\0',
+                       s.kind != Kind::Boolean, kFirstSetting + static_cast<int>(i)});
+    }
+    core::ParsedArgs parsed;
+    try {
+      parsed = core::parseOptions(std::vector<std::string>(argv + 1, argv + argc), specs);
+    } catch (const core::OptionError& e) {
+      using ErrorKind = core::OptionError::Kind;
+      const std::string& name = e.argument();
+      switch (e.kind()) {
+      case ErrorKind::MissingValue:
+        throw UsageError(
+            fmt::format("option '{}' needs a value, e.g. {} {}", name, name,
+                        name == "--config" ? "conf/exchange-sim.toml" : hintFor(name).example));
+      case ErrorKind::UnexpectedValue:
+        throw UsageError(fmt::format("option '{}' is a switch and takes no value", name));
+      case ErrorKind::Ambiguous:
+        throw UsageError(fmt::format("option '{}' is ambiguous: it begins several options; run "
+                                     "exchange-sim --help for the list",
                                      name));
-      std::string value;
-      if (inlineValue) {
-        value = std::string(*inlineValue);
-      } else {
-        if (i + 1 >= argc)
-          throw UsageError(
-              fmt::format("option '{}' needs a value, e.g. {} {}", name, name,
-                          name == "--config" ? "conf/exchange-sim.toml" : hintFor(name).example));
-        value = argv[++i];
+      case ErrorKind::Unknown: break;
       }
-      if (name == "--config") {
-        if (value.empty())
+      throw UsageError(fmt::format("unknown option '{}'; run exchange-sim --help for the list "
+                                   "(other settings go in the --config file)",
+                                   name));
+    }
+    if (!parsed.operands.empty())
+      throw UsageError(fmt::format("unexpected argument '{}': every option is a --flag; see "
+                                   "exchange-sim --help",
+                                   parsed.operands.front()));
+    for (core::ParsedOption& option : parsed.options) {
+      if (option.id == OptHelp) {
+        help = true;
+      } else if (option.id == OptVersion) {
+        version = true;
+      } else if (option.id == OptConfig) {
+        if (option.value->empty())
           throw UsageError(
               "option '--config' needs a file path, e.g. --config conf/exchange-sim.toml");
-        result.options.configFile = value;
+        result.options.configFile = *option.value;
       } else {
-        given.push_back({setting, std::string(name), std::move(value)});
+        const Setting& setting = kSettings[static_cast<std::size_t>(option.id - kFirstSetting)];
+        // A switch: present means true. Messages name the flag as the table spells it.
+        given.push_back({&setting, std::string(setting.flag),
+                         setting.kind == Kind::Boolean ? "true" : std::move(*option.value)});
       }
     }
     if (help || version) {
