@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hft::fuzz {
@@ -24,6 +25,14 @@ inline std::vector<std::string> splitArgs(const std::uint8_t* data, std::size_t 
   if (!current.empty())
     args.push_back(std::move(current));
   return args;
+}
+
+// True when `arg` may name the long option `option` ("--socket") as getopt_long reads it: the
+// full name or a prefix of it ("--sock", "--s=x"), with or without "=VALUE". A prefix that
+// is ambiguous is refused by the parser anyway, so over-matching only skips some checks.
+inline bool mayName(std::string_view arg, std::string_view option) {
+  const std::string_view name = arg.substr(0, arg.find('='));
+  return name.size() > 2 && option.starts_with(name);
 }
 
 } // namespace hft::fuzz

@@ -25,7 +25,7 @@ void checkParse(const std::vector<std::string>& args, const char* envSocket) {
   if (envSocket == nullptr || *envSocket == '\0') {
     bool socketFlag = false;
     for (const auto& a : args)
-      socketFlag = socketFlag || a.starts_with("--socket");
+      socketFlag = socketFlag || hft::fuzz::mayName(a, "--socket");
     if (!socketFlag)
       FUZZ_CHECK(o.socketPath == hft::control::kDefaultSocketPath);
   }
