@@ -21,6 +21,8 @@ packages=(
   tcpdump tshark
   # the Debian package (debian/) and its test (tests/tools/deb_package_test.sh)
   debhelper dpkg-dev fakeroot lintian
+  # the fleet playbook (scripts/fleet/) and its test against two sshd servers
+  ansible-core
   # linters the tests run
   shellcheck flake8 clang-format
   # the .hlog test's reader (hdr-histogram-js, installed by npm ci)

@@ -20,49 +20,15 @@ die() { echo "container-init: $*" >&2; exit 1; }
 [[ $$ -eq 1 ]] || die "must run as PID 1 of a new pid namespace (started by container-lib.sh)"
 [[ -d $state/fs ]] || die "$state/fs is missing"
 
-# Nothing mounted here may reach the host, whatever the host's propagation defaults are.
-mount --make-rprivate /
-
-mount -t tmpfs -o mode=0700,size=4G hft-systemd-test "$state/fs"
-upper=$state/fs/upper work=$state/fs/work root=$state/fs/root
-mkdir "$upper" "$work" "$root"
-mount -t overlay hft-systemd-test-root -o "lowerdir=/,upperdir=$upper,workdir=$work" "$root"
-
-# Kernel file systems: our own proc (this pid namespace), read-only kernel tunables.
-mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
-for p in sys sysrq-trigger; do
-  [[ -e $root/proc/$p ]] || continue
-  mount --bind "$root/proc/$p" "$root/proc/$p"
-  mount -o remount,bind,ro,nosuid,nodev,noexec "$root/proc/$p"
-done
-mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
+# shellcheck source-path=SCRIPTDIR source=throwaway-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/throwaway-root.sh"
+throwaway_root "$state" hft-systemd-test
 # The cgroup namespace is rooted at the cgroup the harness made for us: systemd sees it as /.
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 
-# A minimal /dev, as a container manager gives one: a few nodes, its own ptys and shm.
-mount -t tmpfs -o mode=0755,nosuid,size=4M dev "$root/dev"
-mknod -m 0666 "$root/dev/null" c 1 3
-mknod -m 0666 "$root/dev/zero" c 1 5
-mknod -m 0666 "$root/dev/full" c 1 7
-mknod -m 0666 "$root/dev/random" c 1 8
-mknod -m 0666 "$root/dev/urandom" c 1 9
-mknod -m 0666 "$root/dev/tty" c 5 0
-mkdir -m 0755 "$root/dev/pts" "$root/dev/shm" "$root/dev/mqueue"
-chmod 1777 "$root/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts "$root/dev/pts"
-ln -s pts/ptmx "$root/dev/ptmx"
-mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
-ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"
-ln -s /proc/self/fd/1 "$root/dev/stdout"
-ln -s /proc/self/fd/2 "$root/dev/stderr"
 # The console is a log file the harness can read (and prints when a step fails).
 touch "$root/dev/console"
 mount --bind "$state/console.log" "$root/dev/console"
-
-mount -t tmpfs -o mode=0755,nosuid,nodev,size=256M run "$root/run"
-mount -t tmpfs -o mode=1777,nosuid,nodev,size=256M tmp "$root/tmp"
-mount -t tmpfs -o mode=1777,nosuid,nodev,size=256M var-tmp "$root/var/tmp"
 
 # systemd configuration, all in the overlay's upper layer.
 etc=$root/etc/systemd/system
@@ -104,12 +70,7 @@ tr -d '-' < /proc/sys/kernel/random/uuid > "$root/etc/machine-id"
 hostname hft-systemd-test
 echo hft-systemd-test > "$root/etc/hostname"
 
-# Switch to the new root and drop the old one from this namespace.
-cd "$root"
-mkdir -p .hft-oldroot
-pivot_root . .hft-oldroot
-umount -l /.hft-oldroot
-rmdir /.hft-oldroot
+throwaway_enter
 
 # Capabilities nothing in the test needs and that reach past the namespaces (modules, clock,
 # raw I/O, kernel log, alarms) leave the bounding set before systemd starts.
