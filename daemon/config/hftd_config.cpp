@@ -344,7 +344,7 @@ void validate(const HftdConfig& c) {
     throw ConfigError(file + ": [strategy] order_qty (" + std::to_string(c.strategy.orderQty) +
                       ") exceeds [risk] max_order_qty (" + std::to_string(c.risk.maxOrderQty) +
                       "): every order would be refused");
-  if (c.strategyKind == StrategyKind::MarketMaker && c.marketMaker.orderQty > c.risk.maxOrderQty)
+  if (c.marketMaker.orderQty > c.risk.maxOrderQty)
     throw ConfigError(file + ": [strategy.market_maker] order_qty (" +
                       std::to_string(c.marketMaker.orderQty) + ") exceeds [risk] max_order_qty (" +
                       std::to_string(c.risk.maxOrderQty) +
