@@ -84,12 +84,12 @@ public:
   }
 
   // No risk limit applies to a cancel: each bounds exposure, and a cancel only lowers it (the
-  // kill switch itself cancels). An order not yet acknowledged is not canceled: the exchange
-  // may not know it yet, and its ack comes first.
+  // kill switch itself cancels). An order not acknowledged yet may be canceled: the exchange
+  // reads the connection in order, so it has the NEW_ORDER first (a rejected one makes the
+  // cancel a cancel reject, which the order table takes as too late).
   [[nodiscard]] bool cancel(std::uint64_t clOrdId) noexcept {
     const order::Order* o = orders_.find(clOrdId);
-    if (o == nullptr || order::isTerminal(o->state) || o->state == order::OrderState::PendingNew ||
-        o->state == order::OrderState::PendingCancel)
+    if (o == nullptr || order::isTerminal(o->state) || o->state == order::OrderState::PendingCancel)
       return false;
     OrderCommand* cmd = shared_.orders.claim();
     if (!cmd) {

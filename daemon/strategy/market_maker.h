@@ -63,6 +63,7 @@ public:
   [[nodiscard]] std::uint64_t requotes() const noexcept { return requotes_; }
   [[nodiscard]] std::uint64_t throttled() const noexcept { return throttled_; }
 
+  // Pending (sent) and Live (acknowledged) are treated alike; the difference is for tests.
   enum class QuoteState : std::uint8_t { None, Pending, Live };
   struct SideQuote {
     QuoteState state = QuoteState::None;
@@ -130,7 +131,7 @@ template <OrderGateway G> void MarketMaker::onBookUpdate(const BookUpdate& u, G&
   // A side at its limit is pulled at once, whatever the interval: it only lowers risk.
   bool acted = false;
   auto pull = [&](SideQuote& q) noexcept {
-    if (q.state == QuoteState::Live && gateway.cancel(q.clOrdId)) {
+    if (q.state != QuoteState::None && gateway.cancel(q.clOrdId)) {
       q = SideQuote{};
       acted = true;
     }
@@ -140,15 +141,16 @@ template <OrderGateway G> void MarketMaker::onBookUpdate(const BookUpdate& u, G&
   if (!want.ask)
     pull(s.ask);
 
+  // Pending or live alike: whether the ack has come yet is a matter of timing, and a decision
+  // that waited for it would differ between two replays of the same frames.
   const bool bidNeeds =
-      want.bid && (s.bid.state == QuoteState::None ||
-                   (s.bid.state == QuoteState::Live && stale(s.bid, mid, u.position)));
+      want.bid && (s.bid.state == QuoteState::None || stale(s.bid, mid, u.position));
   const bool askNeeds =
-      want.ask && (s.ask.state == QuoteState::None ||
-                   (s.ask.state == QuoteState::Live && stale(s.ask, mid, u.position)));
+      want.ask && (s.ask.state == QuoteState::None || stale(s.ask, mid, u.position));
   if (!bidNeeds && !askNeeds)
     return;
-  // The rate limit, on the exchange's clock: the same frames give the same decisions.
+  // The rate limit, on the exchange's clock (the frames' timestamps), not this host's: a
+  // replay of the same frames, stamped alike, decides alike.
   if (s.placed && u.mdTimestamp - s.lastPlacedTs < params_.minRequoteNs) {
     ++throttled_;
     return;
@@ -157,7 +159,7 @@ template <OrderGateway G> void MarketMaker::onBookUpdate(const BookUpdate& u, G&
                      std::uint32_t qty) noexcept {
     if (!needs)
       return;
-    if (q.state == QuoteState::Live) {
+    if (q.state != QuoteState::None) {
       // Cancel first: the old quote's qty is still counted against the risk limits until the
       // exchange confirms, so the replacement is checked against the worst case.
       if (!gateway.cancel(q.clOrdId))

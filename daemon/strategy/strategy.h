@@ -33,7 +33,8 @@ concept OrderGateway = requires(G& g, const OrderIntent& intent, std::uint64_t c
   // (risk, trading off, journal guard, full ring). A refused order is counted by the gateway.
   { g.send(intent) }
   noexcept->std::same_as<std::uint64_t>;
-  // True when a CANCEL_ORDER for this live, acknowledged order of ours is on its way.
+  // True when a CANCEL_ORDER for this live order of ours (acknowledged or not) is on its way;
+  // false for an order that is done, unknown or already being canceled.
   { g.cancel(clOrdId) }
   noexcept->std::same_as<bool>;
 };

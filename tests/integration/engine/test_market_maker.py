@@ -192,15 +192,18 @@ class MarketMakerTest(ProcCase):
         return journal, test_md_recording.read_recording(os.path.join(sdir, "market_data.rec"))
 
     def test_two_replays_of_one_recording_give_the_same_orders_frame_for_frame(self):
-        # 25 ms between frames: hftd answers a frame long before the next, so every order
-        # reaches the exchange on the same tick in both runs. (--speed max would let the
-        # exchange publish the next frames while an order is in flight: which tick an order
-        # meets, and so its fills, would depend on scheduling.)
-        frames = 260
+        # What makes the two runs match: the market maker decides on the frames alone, not on
+        # acks (it replaces a quote whether or not it was acknowledged) nor on this host's
+        # clock (its requote interval runs on the frames' timestamps). What stays timing: the
+        # exchange stamps each replayed frame with its actual send time, and an order must
+        # reach it before the next tick to meet the same ladder. 100 ms between frames and the
+        # default 250 ms interval leave 50 ms of slack for both, on a loaded two-CPU machine.
+        # (--speed max would publish the next frames while an order is in flight.)
+        frames = 160
         recording = os.path.join(self.tmp, "walk.rec")
-        write_recording(recording, random_walk(frames, 25_000_000, 11, 600_000_000),
+        write_recording(recording, random_walk(frames, 100_000_000, 11, 600_000_000),
                         1_700_000_000_000_000_000)
-        conf = market_maker_conf(self.tmp, "min_requote_ms = 60\n")
+        conf = market_maker_conf(self.tmp)
         runs = [self.replay_run(name, recording, conf, frames) for name in ("a", "b")]
 
         def orders_of(journal, md):
@@ -236,16 +239,28 @@ class MarketMakerTest(ProcCase):
         orders_a, orders_b = orders_of(journal_a, md_a), orders_of(journal_b, md_b)
         self.assertGreater(sum(1 for o in orders_a if o[0] == "new"), 20)
         self.assertGreater(sum(1 for o in orders_a if o[0] == "cancel"), 5)
+        walk = random_walk(frames, 100_000_000, 11, 600_000_000)
+
+        def lateness(md):
+            """How late the exchange published each frame against the recording's pacing
+            (frame 1 on): the timing both runs depend on, for a failure's message."""
+            ts = [struct.unpack_from("<Q", f, 8)[0] for _, f in md]
+            late = [(ts[k] - ts[1]) - (walk[k][0] - walk[1][0]) for k in range(1, len(ts))]
+            worst = max(range(len(late)), key=lambda k: abs(late[k]))
+            return "max %.1f ms at frame %d" % (late[worst] / 1e6, worst + 1)
+
+        timing = "; exchange publication lateness: run a %s, run b %s" % (lateness(md_a),
+                                                                          lateness(md_b))
         for i, (a, b) in enumerate(zip(orders_a, orders_b)):
-            self.assertEqual(a, b, "sent frame %d differs" % i)
+            self.assertEqual(a, b, "sent frame %d differs%s" % (i, timing))
         self.assertEqual(len(orders_a), len(orders_b))
         reports_a, reports_b = reports_of(journal_a), reports_of(journal_b)
         self.assertGreater(sum(1 for r in reports_a if r[4] in (PARTIAL, FILL)), 3)
         for i, (a, b) in enumerate(zip(reports_a, reports_b)):
-            self.assertEqual(a, b, "execution report %d differs" % i)
+            self.assertEqual(a, b, "execution report %d differs%s" % (i, timing))
         self.assertEqual(len(reports_a), len(reports_b))
         print("replay determinism: %d sent frames and %d execution reports identical in both "
-              "runs" % (len(orders_a), len(reports_a)))
+              "runs%s" % (len(orders_a), len(reports_a), timing))
 
 
 if __name__ == "__main__":

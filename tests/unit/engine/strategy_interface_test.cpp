@@ -236,7 +236,7 @@ TEST_CASE("Strategy interface: nothing leaves while trading is off or the journa
   CHECK(p.drain().empty());
 }
 
-TEST_CASE("Strategy interface: a cancel needs a live, acknowledged order of ours, once") {
+TEST_CASE("Strategy interface: a cancel needs a live order of ours, once") {
   Pipeline p;
   EchoStrategy echo({10});
   OrderGateway gw = p.gateway();
@@ -244,8 +244,8 @@ TEST_CASE("Strategy interface: a cancel needs a live, acknowledged order of ours
   const std::uint64_t id = echo.lastSent;
   REQUIRE(id != 0);
   p.drain();
-  CHECK_FALSE(gw.cancel(id));      // not acknowledged yet
   CHECK_FALSE(gw.cancel(id + 50)); // not ours
+  CHECK_FALSE(gw.cancel(0));
   const auto ack = p.ack(id, 10);
   echo.onExecution(ack, 0, gw); // the strategy cancels on the ack
   CHECK(echo.lastCancel);
@@ -257,6 +257,15 @@ TEST_CASE("Strategy interface: a cancel needs a live, acknowledged order of ours
   CHECK(p.orders.find(id)->state == order::OrderState::PendingCancel);
   CHECK_FALSE(gw.cancel(id)); // already on its way
   CHECK(p.drain().empty());
+
+  // An order not acknowledged yet may be canceled (the exchange has its NEW_ORDER first).
+  echo.onBookUpdate(p.update(), gw);
+  const std::uint64_t second = echo.lastSent;
+  REQUIRE(second > id);
+  p.drain();
+  CHECK(gw.cancel(second));
+  CHECK(p.orders.find(second)->state == order::OrderState::PendingCancel);
+  CHECK(p.drain().size() == 1);
 }
 
 TEST_CASE("Strategy interface: the engine's variant holds the kind the configuration names") {
