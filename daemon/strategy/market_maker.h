@@ -168,8 +168,10 @@ template <OrderGateway G> void MarketMaker::onBookUpdate(const BookUpdate& u, G&
       ++requotes_;
       acted = true;
     }
-    if (place(q, side, u.symbolId, price, qty, u, mid, gateway))
-      acted = true;
+    // An attempt starts the interval whatever risk decides, so a refused quote (kill switch,
+    // a limit) is retried once per interval, not on every update.
+    (void)place(q, side, u.symbolId, price, qty, u, mid, gateway);
+    acted = true;
   };
   replace(s.bid, bidNeeds, protocol::Side::Buy, want.bidPrice, want.bidQty);
   replace(s.ask, askNeeds, protocol::Side::Sell, want.askPrice, want.askQty);

@@ -196,14 +196,15 @@ class MarketMakerTest(ProcCase):
         # acks (it replaces a quote whether or not it was acknowledged) nor on this host's
         # clock (its requote interval runs on the frames' timestamps). What stays timing: the
         # exchange stamps each replayed frame with its actual send time, and an order must
-        # reach it before the next tick to meet the same ladder. 100 ms between frames and the
-        # default 250 ms interval leave 50 ms of slack for both, on a loaded two-CPU machine.
+        # reach it before the next tick to meet the same ladder. 200 ms between frames and a
+        # 500 ms interval leave 100 ms of slack for the first and 200 ms for the second, on a
+        # loaded two-CPU machine (a load of 11 has shown 20 ms of lateness).
         # (--speed max would publish the next frames while an order is in flight.)
-        frames = 160
+        frames, spacing = 110, 200_000_000
+        walk = random_walk(frames, spacing, 11, 600_000_000)
         recording = os.path.join(self.tmp, "walk.rec")
-        write_recording(recording, random_walk(frames, 100_000_000, 11, 600_000_000),
-                        1_700_000_000_000_000_000)
-        conf = market_maker_conf(self.tmp)
+        write_recording(recording, walk, 1_700_000_000_000_000_000)
+        conf = market_maker_conf(self.tmp, "min_requote_ms = 500\n")
         runs = [self.replay_run(name, recording, conf, frames) for name in ("a", "b")]
 
         def orders_of(journal, md):
@@ -239,7 +240,6 @@ class MarketMakerTest(ProcCase):
         orders_a, orders_b = orders_of(journal_a, md_a), orders_of(journal_b, md_b)
         self.assertGreater(sum(1 for o in orders_a if o[0] == "new"), 20)
         self.assertGreater(sum(1 for o in orders_a if o[0] == "cancel"), 5)
-        walk = random_walk(frames, 100_000_000, 11, 600_000_000)
 
         def lateness(md):
             """How late the exchange published each frame against the recording's pacing

@@ -283,15 +283,18 @@ TEST_CASE("MarketMaker: a filled side is quoted again, at the skew of the new po
   CHECK(ask->intent.price == 1'000'000);
 }
 
-TEST_CASE("MarketMaker: a refused quote is retried on a later update; reset forgets quotes") {
-  MarketMaker mm(params());
+TEST_CASE("MarketMaker: a refused quote is retried after the interval; reset forgets quotes") {
+  MarketMaker mm(params()); // min_requote 100 ms
   FakeGateway gw;
   gw.refuse = true;
   Market m(mm, gw);
   m.tick(0);
   CHECK(mm.quote(kSym, Side::Buy).state == MarketMaker::QuoteState::None);
   gw.refuse = false;
-  m.tick(0); // nothing was placed, so no interval to wait for
+  m.tick(0); // 10 ms later: the refused attempt started the interval
+  CHECK(gw.sent.empty());
+  m.skip(100 * kMs);
+  m.tick(0);
   CHECK(gw.sent.size() == 2);
   mm.reset();
   CHECK(mm.quote(kSym, Side::Buy).state == MarketMaker::QuoteState::None);
