@@ -24,8 +24,12 @@ std::string where(const std::string& path, const toml::source_region& src) {
 class Section {
 public:
   Section(const toml::table& root, std::string name, const std::string& path)
+      : Section(root, name, std::string(name), path) {}
+  // A table `key` of `parent`, named `name` in messages (a sub-table: "strategy.market_maker").
+  Section(const toml::table& parent, const std::string& key, std::string name,
+          const std::string& path)
       : name_(std::move(name)), path_(path) {
-    if (const toml::node* node = root.get(name_)) {
+    if (const toml::node* node = parent.get(key)) {
       table_ = node->as_table();
       if (!table_)
         throw ConfigError(where(path_, node->source()) + ": [" + name_ +
@@ -101,6 +105,10 @@ public:
                "\" is not IPV4-ADDRESS:PORT, e.g. \"0.0.0.0:9001\" or \"239.1.1.1:9001\"");
   }
 
+  // The sub-table `key` is read by a Section of its own: not an unknown key here.
+  void subTable(const char* key) { known_.insert(key); }
+  [[nodiscard]] const toml::table* table() const { return table_; }
+
   // Refuses every key this section did not ask for.
   void finish() const {
     if (!table_)
@@ -145,6 +153,10 @@ constexpr long long kI64 = std::numeric_limits<std::int64_t>::max();
 
 std::string_view describe(PollMode mode) noexcept {
   return mode == PollMode::Busy ? "busy" : "yield";
+}
+
+std::string_view describe(StrategyKind kind) noexcept {
+  return kind == StrategyKind::Momentum ? "momentum" : "market_maker";
 }
 
 std::string_view describe(Autostart autostart) noexcept {
@@ -283,6 +295,9 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
   }
   {
     Section s(root, "strategy", path);
+    s.choice("kind", c.strategyKind,
+             {{"momentum", StrategyKind::Momentum}, {"market_maker", StrategyKind::MarketMaker}});
+    s.subTable("market_maker");
     s.integer("lookback", c.strategy.lookback, 2, 64);
     s.integer("threshold_ticks", c.strategy.thresholdTicks, 1, 1000000);
     s.integer("order_qty", c.strategy.orderQty, 1, kU32);
@@ -295,6 +310,21 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.boolean("ioc", c.strategy.ioc);
     s.integer("aggress_ticks", c.strategy.aggressTicks, 0, 1000);
     s.finish();
+    c.marketMaker.tickSize = c.strategy.tickSize;
+    if (const toml::table* strategy = s.table()) {
+      Section m(*strategy, "market_maker", "strategy.market_maker", path);
+      auto& mm = c.marketMaker;
+      m.integer("order_qty", mm.orderQty, 1, kU32);
+      m.integer("half_spread_ticks", mm.halfSpreadTicks, 1, 1000);
+      m.integer("skew_ticks", mm.skewTicks, 0, 1000);
+      m.integer("requote_ticks", mm.requoteTicks, 1, 1000000);
+      long long requoteMs = static_cast<long long>(mm.minRequoteNs / 1'000'000);
+      m.integer("min_requote_ms", requoteMs, 1, 3600000);
+      mm.minRequoteNs = static_cast<std::uint64_t>(requoteMs) * 1'000'000ULL;
+      // Positions stay far inside i64 so the skew arithmetic has room.
+      m.integer("max_position", mm.maxPosition, 0, 1'000'000'000);
+      m.finish();
+    }
   }
   validate(c);
   return c;
@@ -314,6 +344,11 @@ void validate(const HftdConfig& c) {
     throw ConfigError(file + ": [strategy] order_qty (" + std::to_string(c.strategy.orderQty) +
                       ") exceeds [risk] max_order_qty (" + std::to_string(c.risk.maxOrderQty) +
                       "): every order would be refused");
+  if (c.marketMaker.orderQty > c.risk.maxOrderQty)
+    throw ConfigError(file + ": [strategy.market_maker] order_qty (" +
+                      std::to_string(c.marketMaker.orderQty) + ") exceeds [risk] max_order_qty (" +
+                      std::to_string(c.risk.maxOrderQty) +
+                      "): every quote would be refused; lower order_qty or raise max_order_qty");
   if (c.session.directory.empty() || c.session.directory.front() != '/')
     throw ConfigError(file + ": [session] directory must be an absolute path");
   if ((c.session.journalRing & (c.session.journalRing - 1)) != 0)
@@ -356,6 +391,17 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.applied, a.strategy.maxPosition != b.strategy.maxPosition, "strategy.max_position");
   note(plan.applied, a.strategy.ioc != b.strategy.ioc, "strategy.ioc");
   note(plan.applied, a.strategy.aggressTicks != b.strategy.aggressTicks, "strategy.aggress_ticks");
+  {
+    const auto& x = a.marketMaker;
+    const auto& y = b.marketMaker;
+    note(plan.applied, x.orderQty != y.orderQty, "strategy.market_maker.order_qty");
+    note(plan.applied, x.halfSpreadTicks != y.halfSpreadTicks,
+         "strategy.market_maker.half_spread_ticks");
+    note(plan.applied, x.skewTicks != y.skewTicks, "strategy.market_maker.skew_ticks");
+    note(plan.applied, x.requoteTicks != y.requoteTicks, "strategy.market_maker.requote_ticks");
+    note(plan.applied, x.minRequoteNs != y.minRequoteNs, "strategy.market_maker.min_requote_ms");
+    note(plan.applied, x.maxPosition != y.maxPosition, "strategy.market_maker.max_position");
+  }
   note(plan.applied, a.log.level != b.log.level, "log.level");
   note(plan.applied, a.session.durationSec != b.session.durationSec, "session.duration_sec");
   note(plan.applied, a.session.directory != b.session.directory, "session.directory");
@@ -391,6 +437,8 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.needsRestart, a.cpu.lockMemory != b.cpu.lockMemory, "cpu.lock_memory");
   note(plan.needsRestart, a.cpu.hugePages != b.cpu.hugePages, "cpu.huge_pages");
   note(plan.needsRestart, a.engine.layout != b.engine.layout, "engine.layout");
+  // The strategy's state (quotes, windows) belongs to its kind: the running one stays.
+  note(plan.needsRestart, a.strategyKind != b.strategyKind, "strategy.kind");
   note(plan.needsRestart, a.control.socket != b.control.socket, "control.socket");
   note(plan.needsRestart, a.control.maxConnections != b.control.maxConnections,
        "control.max_connections");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/risk/risk_checker.h"
+#include "daemon/strategy/market_maker.h"
 #include "daemon/strategy/momentum_strategy.h"
 
 namespace hft::config {
@@ -29,7 +30,11 @@ enum class OnDiskFull : std::uint8_t { StopTrading, KeepTrading };
 // work; or the network and strategy threads pass frames and orders through rings.
 enum class EngineLayout : std::uint8_t { RunToCompletion, Pipeline };
 
+// Which strategy the engine runs ([strategy] kind, docs/strategy.md); fixed at start-up.
+enum class StrategyKind : std::uint8_t { Momentum, MarketMaker };
+
 [[nodiscard]] std::string_view describe(PollMode mode) noexcept;
+[[nodiscard]] std::string_view describe(StrategyKind kind) noexcept;
 [[nodiscard]] std::string_view describe(Autostart autostart) noexcept;
 [[nodiscard]] std::string_view describe(MdTransport transport) noexcept;
 [[nodiscard]] std::string_view describe(OnDiskFull policy) noexcept;
@@ -101,8 +106,10 @@ struct HftdConfig {
   ControlConfig control;
   LogConfig log;
   risk::RiskLimits risk;
-  strategy::StrategyParams strategy;
-  std::string path; // the file it came from; "" for built-in defaults
+  StrategyKind strategyKind = StrategyKind::Momentum;
+  strategy::StrategyParams strategy;       // [strategy]: the momentum taker's keys
+  strategy::MarketMakerParams marketMaker; // [strategy.market_maker] (tick_size: [strategy])
+  std::string path;                        // the file it came from; "" for built-in defaults
 };
 
 // A refused configuration: the message names the file, line, column and key, and the fix.

@@ -160,6 +160,7 @@ void Engine::start() {
                  "poll mode {} (layout pipeline)",
                  config_.cpu.networkCore, config_.cpu.strategyCore,
                  config::describe(config_.cpu.pollMode));
+  spdlog::info("Strategy: {} ([strategy] kind)", config::describe(config_.strategyKind));
 }
 
 void Engine::shutdown() {
@@ -647,7 +648,7 @@ void Engine::setKillSwitch(bool on) {
 control::ReloadResult Engine::applyConfig(const config::HftdConfig& next) {
   config::HftdConfig running = config();
   const auto plan = config::planReload(running, next);
-  while (!strategy_->offerParams(next.risk, next.strategy))
+  while (!strategy_->offerParams(next.risk, next.strategy, next.marketMaker))
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   wakePipeline();
   if (next.log.level != running.log.level)
@@ -659,7 +660,9 @@ control::ReloadResult Engine::applyConfig(const config::HftdConfig& next) {
     const auto control = config_.control;
     const auto iface = config_.exchange.interface;
     const auto autostart = config_.session.autostart;
+    const auto kind = config_.strategyKind;
     config_ = next;
+    config_.strategyKind = kind;
     config_.cpu = cpu;
     config_.control = control;
     config_.exchange.interface = iface;

@@ -11,19 +11,32 @@ namespace hft::engine {
 
 using namespace hft::protocol;
 
+namespace {
+// Constructed in place (guaranteed elision): strategies own large tables and do not move.
+AnyStrategy makeStrategy(const config::HftdConfig& config) {
+  if (config.strategyKind == config::StrategyKind::MarketMaker)
+    return AnyStrategy(std::in_place_type<strategy::MarketMaker>, config.marketMaker);
+  return AnyStrategy(std::in_place_type<strategy::MomentumStrategy>, config.strategy);
+}
+// How often service() calls the strategy's onTimer().
+constexpr std::uint64_t kTimerPeriodNs = 1'000'000;
+} // namespace
+
 StrategyWorker::StrategyWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), core_(config.cpu.strategyCore),
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
       fifoPriority_(config.cpu.fifoPriority), books_(std::make_unique<book::BookSet>()),
       orders_(std::make_unique<order::OrderManager>()), risk_(config.risk),
-      strategy_(config.strategy) {}
+      strategy_(makeStrategy(config)) {}
 
 bool StrategyWorker::offerParams(const risk::RiskLimits& limits,
-                                 const strategy::StrategyParams& params) {
+                                 const strategy::StrategyParams& momentum,
+                                 const strategy::MarketMakerParams& marketMaker) {
   if (paramsPending_.load(std::memory_order_acquire))
     return false;
   pendingLimits_ = limits;
-  pendingParams_ = params;
+  pendingMomentum_ = momentum;
+  pendingMarketMaker_ = marketMaker;
   // release: the two structs are written before the strategy thread may read them.
   paramsPending_.store(true, std::memory_order_release);
   return true;
@@ -34,7 +47,10 @@ void StrategyWorker::takeParams() noexcept {
   if (!paramsPending_.load(std::memory_order_acquire))
     return;
   risk_.setLimits(pendingLimits_);
-  strategy_.setParams(pendingParams_);
+  if (auto* momentum = std::get_if<strategy::MomentumStrategy>(&strategy_))
+    momentum->setParams(pendingMomentum_);
+  else if (auto* maker = std::get_if<strategy::MarketMaker>(&strategy_))
+    maker->setParams(pendingMarketMaker_);
   paramsPending_.store(false, std::memory_order_release);
 }
 
@@ -51,7 +67,7 @@ void StrategyWorker::resetForSession() noexcept {
   books_.reset();
   orders_ = std::make_unique<order::OrderManager>();
   books_ = std::make_unique<book::BookSet>();
-  strategy_.reset();
+  strategy::dispatch(strategy_, [](auto& s) noexcept { s.reset(); });
   auto& c = shared_.strategy;
   for (auto* counter : {&c.mdApplied, &c.acks, &c.fills, &c.partialFills, &c.rejects, &c.cancels,
                         &c.expired, &c.cancelRejects, &c.riskRejects, &c.unknownSymbols,
@@ -114,46 +130,12 @@ void StrategyWorker::onMarketData(const FrameView& frame, std::uint64_t rxNs,
     return;
   }
 
-  const std::uint64_t nowMono = core::stampToNs(bookStamp);
-  risk::OrderIntent intent;
-  const std::int64_t position = orders_->positions().position(head.symbolId);
-  if (strategy_.onBookUpdate(*book, head.symbolId, position, nowMono, head.header.timestamp,
-                             intent)) {
-    const auto verdict = risk_.check(intent, position, orders_->openQty(head.symbolId, Side::Buy),
-                                     orders_->openQty(head.symbolId, Side::Sell),
-                                     orders_->openOrders(), book->mid(), nowMono);
-    const std::uint64_t decidedStamp = core::stamp();
-    if (verdict != risk::RiskResult::Accepted) {
-      bump(shared_.strategy.riskRejects);
-      log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), head.symbolId);
-    } else if (shared_.journalRingLow.load(std::memory_order_relaxed) ||
-               shared_.recordsHalted.load(std::memory_order_relaxed)) {
-      // The journal must stay complete: no order whose reports it might not be able to keep.
-      bump(shared_.strategy.ordersHeld);
-    } else if (OrderCommand* cmd = shared_.orders.claim()) {
-      const std::uint64_t clOrdId = orders_->nextClOrdId();
-      if (orders_->onOrderSent(clOrdId, intent, nowMono)) {
-        risk_.onOrderSent(nowMono);
-        *cmd = OrderCommand{OrderCommand::Kind::NewOrder,
-                            clOrdId,
-                            intent.symbolId,
-                            intent.side,
-                            intent.tif,
-                            intent.price,
-                            intent.qty,
-                            intent.mdTimestamp,
-                            rxNs,
-                            decodedNs,
-                            clock_.realtimeNs(bookStamp),
-                            clock_.realtimeNs(decidedStamp)};
-        shared_.orders.publish();
-        shared_.networkParker.notify();
-        shared_.strategy.openOrders.store(orders_->openOrders(), std::memory_order_relaxed);
-      }
-    } else {
-      bump(shared_.strategy.outboundDrops);
-    }
-  }
+  const EventStamps stamps{rxNs, decodedNs, bookStamp, core::stampToNs(bookStamp)};
+  OrderGateway gw = gateway(stamps);
+  const strategy::BookUpdate update{*book, head.symbolId,
+                                    orders_->positions().position(head.symbolId), stamps.nowNs,
+                                    head.header.timestamp};
+  strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onBookUpdate(update, gw); });
   publishSymbol(head.symbolId);
 }
 
@@ -164,6 +146,12 @@ void StrategyWorker::onExecutionReport(const ExecutionReport& report) noexcept {
   if (outcome == order::ReportOutcome::Inconsistent) {
     // Our positions may no longer be the exchange's: stop trading until an operator looks.
     shared_.killSwitch.store(true, std::memory_order_release);
+  }
+  if (outcome == order::ReportOutcome::Applied) {
+    const EventStamps stamps{0, 0, 0, core::stampToNs(core::stamp())};
+    OrderGateway gw = gateway(stamps);
+    const std::int64_t position = orders_->positions().position(report.symbolId);
+    strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onExecution(report, position, gw); });
   }
   publishOrderCounters();
   publishSymbol(report.symbolId);
@@ -198,6 +186,8 @@ void StrategyWorker::cancelAllOpen() noexcept {
 
 void StrategyWorker::onDisconnected() noexcept {
   orders_->onSessionClosed();
+  // Every order of ours is gone with the connection; the book before it is stale.
+  strategy::dispatch(strategy_, [](auto& s) noexcept { s.reset(); });
   publishOrderCounters();
 }
 
@@ -235,6 +225,15 @@ void StrategyWorker::service(bool busy) noexcept {
     });
   }
   takeParams();
+  if (const std::uint64_t now = core::stampToNs(core::stamp());
+      now - lastTimerNs_ >= kTimerPeriodNs) {
+    lastTimerNs_ = now;
+    if (shared_.tradingEnabled.load(std::memory_order_acquire)) {
+      const EventStamps stamps{0, 0, 0, now};
+      OrderGateway gw = gateway(stamps);
+      strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onTimer(now, gw); });
+    }
+  }
   // A quiet round: re-anchor the stamp clock now and then, never between a tick and its order.
   if (!busy) {
     if (const std::uint64_t now = core::stampToNs(core::stamp()); now - anchoredNs_ > 100'000'000) {

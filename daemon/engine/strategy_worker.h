@@ -9,16 +9,24 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <variant>
 
 #include "daemon/book/order_book.h"
 #include "daemon/config/hftd_config.h"
+#include "daemon/engine/order_gateway.h"
 #include "daemon/engine/shared_state.h"
 #include "daemon/order/order_manager.h"
 #include "daemon/risk/risk_checker.h"
+#include "daemon/strategy/market_maker.h"
 #include "daemon/strategy/momentum_strategy.h"
 #include "libhft/core/stamp_clock.h"
 
 namespace hft::engine {
+
+// The strategies hftd can run ([strategy] kind, chosen at start-up): one visit per event.
+using AnyStrategy = std::variant<strategy::MomentumStrategy, strategy::MarketMaker>;
+static_assert(strategy::Strategy<strategy::MomentumStrategy, OrderGateway>);
+static_assert(strategy::Strategy<strategy::MarketMaker, OrderGateway>);
 
 class StrategyWorker {
 public:
@@ -26,8 +34,11 @@ public:
 
   // Hands new limits and parameters to the thread (control thread; applied between events).
   // Returns false if the previous hand-over has not been taken yet.
+  // Both strategies' parameters travel; the running kind takes its own (a reload cannot change
+  // the kind: config::planReload reports it as needing a restart).
   [[nodiscard]] bool offerParams(const risk::RiskLimits& limits,
-                                 const strategy::StrategyParams& params);
+                                 const strategy::StrategyParams& momentum,
+                                 const strategy::MarketMakerParams& marketMaker);
 
   // The pipeline layout's thread body; returns when SharedState::stop is set.
   void run() noexcept;
@@ -44,12 +55,18 @@ public:
   // cancel-all waits for a quiet round so unacknowledged orders' acks come first).
   void service(bool busy) noexcept;
 
+  // The running strategy (tests, status). Pipeline thread only.
+  [[nodiscard]] const AnyStrategy& strategy() const noexcept { return strategy_; }
+
 private:
   void resetForSession() noexcept;
   void cancelAllOpen() noexcept;
   void publishSymbol(std::uint32_t symbolId) noexcept;
   void publishOrderCounters() noexcept;
   void takeParams() noexcept;
+  [[nodiscard]] OrderGateway gateway(const EventStamps& stamps) noexcept {
+    return OrderGateway(shared_, *orders_, risk_, *books_, clock_, stamps);
+  }
   void log(LogEvent::Kind kind, std::uint64_t a = 0, std::uint64_t b = 0, std::int64_t c = 0,
            std::uint64_t d = 0) noexcept;
 
@@ -63,7 +80,8 @@ private:
   std::unique_ptr<book::BookSet> books_;
   std::unique_ptr<order::OrderManager> orders_;
   risk::RiskChecker risk_;
-  strategy::MomentumStrategy strategy_;
+  AnyStrategy strategy_;
+  std::uint64_t lastTimerNs_ = 0;
   std::uint64_t generation_ = 0;
   std::uint64_t cancelAllSeen_ = 0;
   bool killSwitchSeen_ = false;
@@ -72,7 +90,8 @@ private:
   // Control -> strategy hand-over of new parameters (reload).
   std::atomic<bool> paramsPending_{false};
   risk::RiskLimits pendingLimits_;
-  strategy::StrategyParams pendingParams_;
+  strategy::StrategyParams pendingMomentum_;
+  strategy::MarketMakerParams pendingMarketMaker_;
 };
 
 } // namespace hft::engine

@@ -8,6 +8,7 @@
 
 #include "daemon/book/order_book.h"
 #include "daemon/risk/order_intent.h"
+#include "daemon/strategy/strategy.h"
 
 namespace hft::strategy {
 
@@ -30,6 +31,8 @@ struct StrategyParams {
 
 class MomentumStrategy {
 public:
+  using Params = StrategyParams;
+
   explicit MomentumStrategy(const StrategyParams& params);
   MomentumStrategy(const MomentumStrategy&) = delete;
   MomentumStrategy& operator=(const MomentumStrategy&) = delete;
@@ -47,6 +50,17 @@ public:
   [[nodiscard]] bool onBookUpdate(const book::OrderBook& book, std::uint32_t symbolId,
                                   std::int64_t position, std::uint64_t nowNs,
                                   std::uint64_t mdTimestamp, OrderIntent& out) noexcept;
+
+  // The plug-in interface (daemon/strategy/strategy.h): the decision above, its intent sent
+  // through the gateway (risk decides). A taker has nothing to do on reports or timers.
+  template <OrderGateway G> void onBookUpdate(const BookUpdate& u, G& gateway) noexcept {
+    OrderIntent intent;
+    if (onBookUpdate(u.book, u.symbolId, u.position, u.nowNs, u.mdTimestamp, intent))
+      (void)gateway.send(intent);
+  }
+  template <OrderGateway G>
+  void onExecution(const protocol::ExecutionReport&, std::int64_t, G&) noexcept {}
+  template <OrderGateway G> void onTimer(std::uint64_t, G&) noexcept {}
 
   // Drops every symbol's window and cooldown (after a reconnect: the mids before it are stale).
   void reset() noexcept;

@@ -10,6 +10,7 @@
 #include "daemon/book/order_book.h"
 #include "daemon/config/hftd_config.h"
 #include "daemon/risk/risk_checker.h"
+#include "daemon/strategy/market_maker.h"
 #include "daemon/strategy/momentum_strategy.h"
 #include "libhft/protocol/codec.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -18,6 +19,15 @@ using namespace hft::config;
 using hft::protocol::encodeMarketData;
 using hft::protocol::marketDataSize;
 using hft::protocol::MdEntry;
+
+namespace {
+// Takes every quote the market maker sends and acknowledges nothing: its placements alone.
+struct CountingGateway {
+  std::uint64_t sent = 0;
+  std::uint64_t send(const hft::risk::OrderIntent&) noexcept { return ++sent; }
+  bool cancel(std::uint64_t) noexcept { return true; }
+};
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -54,6 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(c.strategy.orderQty >= 1 && c.strategy.orderQty <= c.risk.maxOrderQty);
   FUZZ_CHECK(c.strategy.tickSize >= 1 && c.strategy.maxPosition >= 0);
   FUZZ_CHECK(c.strategy.cooldownNs % 1'000'000 == 0);
+  FUZZ_CHECK(c.marketMaker.orderQty >= 1 && c.marketMaker.orderQty <= c.risk.maxOrderQty);
+  FUZZ_CHECK(c.marketMaker.tickSize == c.strategy.tickSize);
+  FUZZ_CHECK(c.marketMaker.minRequoteNs >= 1'000'000 && c.marketMaker.maxPosition >= 0);
+  FUZZ_CHECK(c.marketMaker.requoteTicks >= 1 && c.marketMaker.halfSpreadTicks >= 1);
 
   // Parsing is a function of the text; a reload to the same text changes nothing.
   const HftdConfig again = parseConfig(text, "fuzz.toml");
@@ -83,6 +97,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (risk.check(intent, 0, 0, 0, 0, book.mid(), now) == hft::risk::RiskResult::Accepted)
         risk.onOrderSent(now);
     }
+    now += 1'000'000;
+  }
+
+  // The market maker through the same kind of market, at the extremes of its position.
+  hft::strategy::MarketMaker maker(c.marketMaker);
+  maker.setParams(c.marketMaker);
+  CountingGateway gateway;
+  for (std::int64_t k = 0; k < 70; ++k) {
+    const std::int64_t bid = 1'000'000 + step * k;
+    const MdEntry entries[2] = {{bid, 10, 0, 0, 0}, {bid + 100, 10, 1, 0, 0}};
+    std::array<std::byte, marketDataSize(2)> frame{};
+    const std::size_t n = encodeMarketData(frame.data(), 1, now, 1, entries);
+    FUZZ_CHECK(book.applySnapshot({frame.data(), static_cast<std::uint16_t>(n), 1}));
+    const std::int64_t position = (k % 3 - 1) * c.marketMaker.maxPosition;
+    maker.onBookUpdate({book, 1, position, now, now}, gateway);
+    const hft::strategy::Quotes q =
+        hft::strategy::computeQuotes(c.marketMaker, bid, bid + 100, position);
+    FUZZ_CHECK(!q.bid || (q.bidPrice > 0 && q.bidPrice < bid + 100 && q.bidQty >= 1));
+    FUZZ_CHECK(!q.ask || (q.askPrice > bid && q.askQty >= 1));
     now += 1'000'000;
   }
   return 0;

@@ -10,19 +10,33 @@ import tempfile
 import time
 import unittest
 
-from hftproc import Proc, hftd_argv, start_exchange, stats, wait_for
+from hftproc import SOURCE_ROOT, Proc, hftd_argv, start_exchange, stats, wait_for
 
 SHIM = os.environ["HFT_ALLOC_SHIM"]
 
 
 class HotPathAllocationTest(unittest.TestCase):
     def test_workers_allocate_nothing_in_the_steady_state(self):
+        self.check_steady_state(None)
+
+    def test_the_market_maker_allocates_nothing_in_the_steady_state(self):
+        # Its quotes, cancels and replacements take the same hot path: nothing allocates.
+        self.check_steady_state("market_maker")
+
+    def check_steady_state(self, kind):
         tmp = tempfile.mkdtemp(prefix="hft-alloc-")
         sock = os.path.join(tmp, "control.sock")
         report = os.path.join(tmp, "alloc.json")
+        config = None
+        if kind is not None:
+            config = os.path.join(tmp, "hftd.toml")
+            with open(os.path.join(SOURCE_ROOT, "conf", "hftd.toml")) as f:
+                text = f.read()
+            with open(config, "w") as f:
+                f.write(text.replace('kind = "momentum"', 'kind = "%s"' % kind))
         exchange, port, _ = start_exchange(tmp)
         argv = hftd_argv("127.0.0.1:%d" % port, sock, os.path.join(tmp, "s"), "--start-session",
-                         "-v", interface=None)
+                         "-v", config=config, interface=None)
         env = dict(os.environ, LD_PRELOAD=SHIM, HFT_ALLOC_REPORT=report,
                    HFT_ALLOC_WARMUP_MS="1500")
         hftd = Proc(argv, env=env)

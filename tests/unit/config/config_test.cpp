@@ -375,3 +375,63 @@ TEST_CASE("reload: a bad file is refused as a ConfigError, the flags do not hide
   const CommandLine cmd = parseCommandLine({"--exchange", "127.0.0.1:19420"});
   CHECK_THROWS_AS((void)reloadConfig(cmd, conf.path), ConfigError);
 }
+
+TEST_CASE("config: [strategy] kind chooses the strategy; momentum by default") {
+  CHECK(HftdConfig{}.strategyKind == StrategyKind::Momentum);
+  CHECK(parseConfig("", "test.toml").strategyKind == StrategyKind::Momentum);
+  CHECK(parseConfig("[strategy]\nkind = \"market_maker\"\n", "test.toml").strategyKind ==
+        StrategyKind::MarketMaker);
+  const std::string e = errorOf("[strategy]\nkind = \"arbitrage\"\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "[strategy] kind"));
+  CHECK(contains(e, "\"momentum\", \"market_maker\""));
+}
+
+TEST_CASE("config: [strategy.market_maker] keys are read, with [strategy] tick_size") {
+  const HftdConfig c = parseConfig("[strategy]\nkind = \"market_maker\"\ntick_size = 50\n"
+                                   "[strategy.market_maker]\norder_qty = 5\nhalf_spread_ticks = 3\n"
+                                   "skew_ticks = 0\nrequote_ticks = 4\nmin_requote_ms = 40\n"
+                                   "max_position = 60\n",
+                                   "test.toml");
+  CHECK(c.marketMaker.orderQty == 5);
+  CHECK(c.marketMaker.halfSpreadTicks == 3);
+  CHECK(c.marketMaker.skewTicks == 0);
+  CHECK(c.marketMaker.requoteTicks == 4);
+  CHECK(c.marketMaker.minRequoteNs == 40'000'000);
+  CHECK(c.marketMaker.maxPosition == 60);
+  CHECK(c.marketMaker.tickSize == 50);
+  // Defaults without the table.
+  const HftdConfig d = parseConfig("[strategy]\nkind = \"market_maker\"\n", "test.toml");
+  CHECK(d.marketMaker.orderQty == 10);
+  CHECK(d.marketMaker.minRequoteNs == 250'000'000);
+  CHECK(d.marketMaker.tickSize == 100);
+}
+
+TEST_CASE("config: bad [strategy.market_maker] keys are refused with where and why") {
+  std::string e = errorOf("[strategy.market_maker]\nmin_requote_ms = 0\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "[strategy.market_maker] min_requote_ms"));
+  CHECK(contains(e, "out of range 1..3600000"));
+  e = errorOf("[strategy.market_maker]\nhalf_spread_tick = 1\n");
+  CHECK(contains(e, "[strategy.market_maker] half_spread_tick: unknown key"));
+  e = errorOf("[strategy]\nmarket_maker = 1\n");
+  CHECK(contains(e, "[strategy.market_maker] must be a table"));
+  e = errorOf("[strategy.market_maker]\nmax_position = \"big\"\n");
+  CHECK(contains(e, "expected an integer"));
+  e = errorOf("[strategy.market_maker]\norder_qty = 101\n");
+  CHECK(contains(e, "[strategy.market_maker] order_qty (101) exceeds [risk] max_order_qty (100)"));
+}
+
+TEST_CASE("config: a reload applies market-maker keys; a changed kind needs a restart") {
+  const HftdConfig running = parseConfig("[strategy]\nkind = \"market_maker\"\n", "test.toml");
+  const HftdConfig next = parseConfig(
+      "[strategy]\nkind = \"market_maker\"\n[strategy.market_maker]\nrequote_ticks = 3\n",
+      "test.toml");
+  auto plan = planReload(running, next);
+  REQUIRE(plan.applied.size() == 1);
+  CHECK(plan.applied[0] == "strategy.market_maker.requote_ticks");
+  CHECK(plan.needsRestart.empty());
+  plan = planReload(running, HftdConfig{});
+  REQUIRE(plan.needsRestart.size() == 1);
+  CHECK(plan.needsRestart[0] == "strategy.kind");
+}

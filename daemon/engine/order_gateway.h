@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// The engine's strategy::OrderGateway: every new order a strategy emits passes the pre-trade
+// risk checks and the journal guard, gets its cl_ord_id and goes to the orders ring; every
+// cancel must name a live, acknowledged order of ours. Built on the stack for one event.
+#pragma once
+
+#include <cstdint>
+
+#include "daemon/book/order_book.h"
+#include "daemon/engine/shared_state.h"
+#include "daemon/order/order_manager.h"
+#include "daemon/risk/risk_checker.h"
+#include "daemon/strategy/strategy.h"
+#include "libhft/core/stamp_clock.h"
+
+namespace hft::engine {
+
+// The path that led to the event being handled, for the latency record of an order it sends.
+struct EventStamps {
+  std::uint64_t rxNs = 0;      // CLOCK_REALTIME when the frame was read (0: not a frame)
+  std::uint64_t decodedNs = 0; // ... when it was decoded
+  std::uint64_t bookStamp = 0; // core::stamp() when the book was updated
+  std::uint64_t nowNs = 0;     // the monotonic clock risk's rate window runs on
+};
+
+class OrderGateway {
+public:
+  OrderGateway(SharedState& shared, order::OrderManager& orders, risk::RiskChecker& risk,
+               const book::BookSet& books, const core::RealtimeAnchor& clock,
+               const EventStamps& stamps) noexcept
+      : shared_(shared), orders_(orders), risk_(risk), books_(books), clock_(clock),
+        stamps_(stamps) {}
+
+  [[nodiscard]] std::uint64_t send(const risk::OrderIntent& intent) noexcept {
+    if (!shared_.tradingEnabled.load(std::memory_order_acquire))
+      return 0; // not trading (session starting or stopping): nothing leaves
+    const book::OrderBook* book = books_.find(intent.symbolId);
+    const std::int64_t mid = book ? book->mid() : 0;
+    const std::int64_t position = orders_.positions().position(intent.symbolId);
+    const auto verdict =
+        risk_.check(intent, position, orders_.openQty(intent.symbolId, protocol::Side::Buy),
+                    orders_.openQty(intent.symbolId, protocol::Side::Sell), orders_.openOrders(),
+                    mid, stamps_.nowNs);
+    if (verdict != risk::RiskResult::Accepted) {
+      bump(shared_.strategy.riskRejects);
+      log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), intent.symbolId);
+      return 0;
+    }
+    if (shared_.journalRingLow.load(std::memory_order_relaxed) ||
+        shared_.recordsHalted.load(std::memory_order_relaxed)) {
+      // The journal must stay complete: no order whose reports it might not be able to keep.
+      bump(shared_.strategy.ordersHeld);
+      return 0;
+    }
+    OrderCommand* cmd = shared_.orders.claim();
+    if (!cmd) {
+      bump(shared_.strategy.outboundDrops);
+      return 0;
+    }
+    const std::uint64_t clOrdId = orders_.nextClOrdId();
+    if (!orders_.onOrderSent(clOrdId, intent, stamps_.nowNs))
+      return 0; // no free slot (the claimed ring slot is simply not published)
+    risk_.onOrderSent(stamps_.nowNs);
+    const std::uint64_t decidedStamp = core::stamp();
+    // An order no frame led to (a timer, a report) has no wire stages: they read as 0.
+    const std::uint64_t bookNs =
+        clock_.realtimeNs(stamps_.bookStamp ? stamps_.bookStamp : decidedStamp);
+    *cmd = OrderCommand{OrderCommand::Kind::NewOrder,
+                        clOrdId,
+                        intent.symbolId,
+                        intent.side,
+                        intent.tif,
+                        intent.price,
+                        intent.qty,
+                        intent.mdTimestamp,
+                        stamps_.rxNs ? stamps_.rxNs : bookNs,
+                        stamps_.decodedNs ? stamps_.decodedNs : bookNs,
+                        bookNs,
+                        clock_.realtimeNs(decidedStamp)};
+    shared_.orders.publish();
+    shared_.networkParker.notify();
+    shared_.strategy.openOrders.store(orders_.openOrders(), std::memory_order_relaxed);
+    return clOrdId;
+  }
+
+  // No risk limit applies to a cancel: each bounds exposure, and a cancel only lowers it (the
+  // kill switch itself cancels). An order not acknowledged yet may be canceled: the exchange
+  // reads the connection in order, so it has the NEW_ORDER first (a rejected one makes the
+  // cancel a cancel reject, which the order table takes as too late).
+  [[nodiscard]] bool cancel(std::uint64_t clOrdId) noexcept {
+    const order::Order* o = orders_.find(clOrdId);
+    if (o == nullptr || order::isTerminal(o->state) || o->state == order::OrderState::PendingCancel)
+      return false;
+    OrderCommand* cmd = shared_.orders.claim();
+    if (!cmd) {
+      bump(shared_.strategy.outboundDrops);
+      return false;
+    }
+    const std::uint32_t symbolId = o->symbolId;
+    if (!orders_.markCancelSent(clOrdId))
+      return false;
+    *cmd = OrderCommand{};
+    cmd->kind = OrderCommand::Kind::Cancel;
+    cmd->clOrdId = clOrdId;
+    cmd->symbolId = symbolId;
+    shared_.orders.publish();
+    shared_.networkParker.notify();
+    return true;
+  }
+
+private:
+  void log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b) noexcept {
+    if (!shared_.strategyLog.tryPush(LogEvent{kind, a, b, 0, 0}))
+      bump(shared_.strategy.logDrops);
+  }
+
+  SharedState& shared_;
+  order::OrderManager& orders_;
+  risk::RiskChecker& risk_;
+  const book::BookSet& books_;
+  const core::RealtimeAnchor& clock_;
+  const EventStamps& stamps_;
+};
+
+static_assert(strategy::OrderGateway<OrderGateway>);
+
+} // namespace hft::engine

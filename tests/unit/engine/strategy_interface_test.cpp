@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+// The strategy plug-in interface: what the concept accepts and refuses, one visit dispatching
+// to the strategy a variant holds, and the engine's gateway putting every order the strategy
+// emits through the risk checks and every cancel through the order table.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+#include "daemon/engine/order_gateway.h"
+#include "daemon/engine/strategy_worker.h"
+#include "libhft/protocol/codec.h"
+
+using namespace hft;
+using engine::EventStamps;
+using engine::OrderCommand;
+using engine::OrderGateway;
+using protocol::ExecType;
+using protocol::Side;
+
+namespace {
+
+constexpr std::uint32_t kSym = 5;
+
+// The smallest strategy: on every book update it bids `qty` at the best bid; on the ack of an
+// order it cancels it; it counts its timers and resets.
+class EchoStrategy {
+public:
+  struct Params {
+    std::uint32_t qty = 10;
+  };
+  explicit EchoStrategy(const Params& p) : params_(p) {}
+
+  template <strategy::OrderGateway G>
+  void onBookUpdate(const strategy::BookUpdate& u, G& gateway) noexcept {
+    ++updates;
+    risk::OrderIntent intent;
+    intent.symbolId = u.symbolId;
+    intent.side = Side::Buy;
+    intent.tif = protocol::Tif::Day;
+    intent.price = u.book.bestBid().price;
+    intent.qty = params_.qty;
+    intent.mdTimestamp = u.mdTimestamp;
+    lastSent = gateway.send(intent);
+  }
+  template <strategy::OrderGateway G>
+  void onExecution(const protocol::ExecutionReport& r, std::int64_t, G& gateway) noexcept {
+    if (r.execType == static_cast<std::uint8_t>(ExecType::New))
+      lastCancel = gateway.cancel(r.clOrdId);
+  }
+  template <strategy::OrderGateway G> void onTimer(std::uint64_t, G&) noexcept { ++timers; }
+  void reset() noexcept { ++resets; }
+  void setParams(const Params& p) noexcept { params_ = p; }
+  [[nodiscard]] const Params& params() const noexcept { return params_; }
+
+  int updates = 0;
+  int timers = 0;
+  int resets = 0;
+  std::uint64_t lastSent = 0;
+  bool lastCancel = false;
+
+private:
+  Params params_;
+};
+
+// Lacks onTimer: not a strategy.
+struct NoTimer {
+  struct Params {};
+  template <typename G> void onBookUpdate(const strategy::BookUpdate&, G&) noexcept {}
+  template <typename G>
+  void onExecution(const protocol::ExecutionReport&, std::int64_t, G&) noexcept {}
+  void reset() noexcept {}
+  void setParams(const Params&) noexcept {}
+  const Params& params() const noexcept { return p; }
+  Params p;
+};
+// A hot-path call that may throw: not a strategy either.
+struct MayThrow : NoTimer {
+  template <typename G> void onTimer(std::uint64_t, G&) {}
+};
+struct WithTimer : NoTimer {
+  template <typename G> void onTimer(std::uint64_t, G&) noexcept {}
+};
+
+static_assert(strategy::Strategy<EchoStrategy, OrderGateway>);
+static_assert(strategy::Strategy<WithTimer, OrderGateway>);
+static_assert(!strategy::Strategy<NoTimer, OrderGateway>);
+static_assert(!strategy::Strategy<MayThrow, OrderGateway>);
+static_assert(!strategy::OrderGateway<int>);
+
+// The engine's pieces a strategy's orders pass through, without threads or sockets.
+struct Pipeline {
+  Pipeline() : shared({}, 1024), risk(limits()) {
+    shared.tradingEnabled.store(true);
+    const protocol::MdEntry e[2] = {{999'900, 40, 0, 0, 0}, {1'000'100, 40, 1, 0, 0}};
+    std::vector<std::byte> bytes(protocol::marketDataSize(2));
+    REQUIRE(protocol::encodeMarketData(bytes.data(), 1, 77, kSym, e) == bytes.size());
+    REQUIRE(books.find(kSym)->applySnapshot(
+        {bytes.data(), static_cast<std::uint16_t>(bytes.size()), 1}));
+  }
+  static risk::RiskLimits limits() {
+    risk::RiskLimits l;
+    l.maxOrderQty = 20;
+    l.maxPosition = 25;
+    l.maxOpenOrders = 8;
+    l.maxOrdersPerSecond = 50;
+    l.priceBandBps = 100;
+    return l;
+  }
+  OrderGateway gateway() { return OrderGateway(shared, orders, risk, books, clock, stamps); }
+  strategy::BookUpdate update() const {
+    return {*books.find(kSym), kSym, orders.positions().position(kSym), stamps.nowNs, 77};
+  }
+  // The commands in the orders ring, oldest first; empties it.
+  std::vector<OrderCommand> drain() {
+    std::vector<OrderCommand> out;
+    while (const OrderCommand* c = shared.orders.front()) {
+      out.push_back(*c);
+      shared.orders.release();
+    }
+    return out;
+  }
+  protocol::ExecutionReport ack(std::uint64_t clOrdId, std::uint32_t qty) {
+    protocol::ExecutionReport r{};
+    r.clOrdId = clOrdId;
+    r.orderId = 1000 + clOrdId;
+    r.execId = ++execId;
+    r.symbolId = kSym;
+    r.execType = static_cast<std::uint8_t>(ExecType::New);
+    r.side = static_cast<std::uint8_t>(Side::Buy);
+    r.price = 999'900;
+    r.leavesQty = qty;
+    REQUIRE(orders.onExecutionReport(r) == order::ReportOutcome::Applied);
+    return r;
+  }
+
+  engine::SharedState shared;
+  order::OrderManager orders;
+  risk::RiskChecker risk;
+  book::BookSet books;
+  core::RealtimeAnchor clock;
+  EventStamps stamps{1, 2, core::stamp(), 5'000'000'000};
+  std::uint64_t execId = 0;
+};
+
+using TestVariant = std::variant<EchoStrategy, strategy::MomentumStrategy>;
+
+} // namespace
+
+TEST_CASE("Strategy interface: one visit reaches the strategy the variant holds") {
+  Pipeline p;
+  TestVariant v(std::in_place_type<EchoStrategy>, EchoStrategy::Params{10});
+  OrderGateway gw = p.gateway();
+  const auto u = p.update();
+  strategy::dispatch(v, [&](auto& s) noexcept { s.onBookUpdate(u, gw); });
+  strategy::dispatch(v, [&](auto& s) noexcept { s.onTimer(1, gw); });
+  strategy::dispatch(v, [&](auto& s) noexcept { s.onTimer(2, gw); });
+  strategy::dispatch(v, [](auto& s) noexcept { s.reset(); });
+  const auto& echo = std::get<EchoStrategy>(v);
+  CHECK(echo.updates == 1);
+  CHECK(echo.timers == 2);
+  CHECK(echo.resets == 1);
+  CHECK(echo.lastSent == 1);
+
+  // The same visit, the other alternative: the momentum taker has no signal on one update.
+  TestVariant m(std::in_place_type<strategy::MomentumStrategy>, strategy::StrategyParams{});
+  strategy::dispatch(m, [&](auto& s) noexcept { s.onBookUpdate(u, gw); });
+  CHECK(std::get<strategy::MomentumStrategy>(m).signals() == 0);
+  CHECK(p.drain().size() == 1); // only the echo strategy's order
+}
+
+TEST_CASE("Strategy interface: an accepted order is recorded and written to the orders ring") {
+  Pipeline p;
+  EchoStrategy echo({10});
+  OrderGateway gw = p.gateway();
+  echo.onBookUpdate(p.update(), gw);
+  REQUIRE(echo.lastSent != 0);
+  const auto cmds = p.drain();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == OrderCommand::Kind::NewOrder);
+  CHECK(cmds[0].clOrdId == echo.lastSent);
+  CHECK(cmds[0].symbolId == kSym);
+  CHECK(cmds[0].price == 999'900);
+  CHECK(cmds[0].qty == 10);
+  CHECK(cmds[0].mdTimestamp == 77);
+  CHECK(cmds[0].rxNs == 1);
+  CHECK(p.orders.openQty(kSym, Side::Buy) == 10);
+  CHECK(p.risk.ordersSent() == 1);
+  CHECK(p.shared.strategy.riskRejects.load() == 0);
+}
+
+TEST_CASE("Strategy interface: the risk checks refuse a strategy's order, counted, nothing sent") {
+  Pipeline p;
+  SUBCASE("qty above max_order_qty") {
+    EchoStrategy echo({21});
+    OrderGateway gw = p.gateway();
+    echo.onBookUpdate(p.update(), gw);
+    CHECK(echo.lastSent == 0);
+    CHECK(p.risk.count(risk::RiskResult::MaxOrderQty) == 1);
+  }
+  SUBCASE("open qty would breach max_position") {
+    EchoStrategy echo({15});
+    OrderGateway gw = p.gateway();
+    echo.onBookUpdate(p.update(), gw);
+    REQUIRE(echo.lastSent != 0);
+    p.drain();
+    echo.onBookUpdate(p.update(), gw); // 15 open + 15 > 25
+    CHECK(echo.lastSent == 0);
+    CHECK(p.risk.count(risk::RiskResult::MaxPosition) == 1);
+  }
+  SUBCASE("kill switch") {
+    p.risk.setKillSwitch(true);
+    EchoStrategy echo({10});
+    OrderGateway gw = p.gateway();
+    echo.onBookUpdate(p.update(), gw);
+    CHECK(echo.lastSent == 0);
+    CHECK(p.risk.count(risk::RiskResult::KillSwitch) == 1);
+  }
+  CHECK(p.shared.strategy.riskRejects.load() == 1);
+  CHECK(p.drain().empty());
+}
+
+TEST_CASE("Strategy interface: nothing leaves while trading is off or the journal is guarded") {
+  Pipeline p;
+  EchoStrategy echo({10});
+  OrderGateway gw = p.gateway();
+  p.shared.tradingEnabled.store(false);
+  echo.onBookUpdate(p.update(), gw);
+  CHECK(echo.lastSent == 0);
+  p.shared.tradingEnabled.store(true);
+  p.shared.journalRingLow.store(true);
+  echo.onBookUpdate(p.update(), gw);
+  CHECK(echo.lastSent == 0);
+  CHECK(p.shared.strategy.ordersHeld.load() == 1);
+  CHECK(p.drain().empty());
+}
+
+TEST_CASE("Strategy interface: a cancel needs a live order of ours, once") {
+  Pipeline p;
+  EchoStrategy echo({10});
+  OrderGateway gw = p.gateway();
+  echo.onBookUpdate(p.update(), gw);
+  const std::uint64_t id = echo.lastSent;
+  REQUIRE(id != 0);
+  p.drain();
+  CHECK_FALSE(gw.cancel(id + 50)); // not ours
+  CHECK_FALSE(gw.cancel(0));
+  const auto ack = p.ack(id, 10);
+  echo.onExecution(ack, 0, gw); // the strategy cancels on the ack
+  CHECK(echo.lastCancel);
+  const auto cmds = p.drain();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == OrderCommand::Kind::Cancel);
+  CHECK(cmds[0].clOrdId == id);
+  CHECK(cmds[0].symbolId == kSym);
+  CHECK(p.orders.find(id)->state == order::OrderState::PendingCancel);
+  CHECK_FALSE(gw.cancel(id)); // already on its way
+  CHECK(p.drain().empty());
+
+  // An order not acknowledged yet may be canceled (the exchange has its NEW_ORDER first).
+  echo.onBookUpdate(p.update(), gw);
+  const std::uint64_t second = echo.lastSent;
+  REQUIRE(second > id);
+  p.drain();
+  CHECK(gw.cancel(second));
+  CHECK(p.orders.find(second)->state == order::OrderState::PendingCancel);
+  CHECK(p.drain().size() == 1);
+}
+
+TEST_CASE("Strategy interface: the engine's variant holds the kind the configuration names") {
+  config::HftdConfig c;
+  engine::SharedState shared({}, 1024);
+  {
+    engine::StrategyWorker w(shared, c);
+    CHECK(std::holds_alternative<strategy::MomentumStrategy>(w.strategy()));
+  }
+  c.strategyKind = config::StrategyKind::MarketMaker;
+  c.marketMaker.orderQty = 7;
+  engine::StrategyWorker w(shared, c);
+  REQUIRE(std::holds_alternative<strategy::MarketMaker>(w.strategy()));
+  CHECK(std::get<strategy::MarketMaker>(w.strategy()).params().orderQty == 7);
+}
