@@ -1583,11 +1583,11 @@ def render_text(report, out_dir):
         lines.append("session {}  state {}  duration {} s".format(
             session["session_id"] or "?", session["state"] or "?", fmt(session["duration_s"])))
     lines += ["", "Latency (ns, exact nearest-rank percentiles unless the source says otherwise)",
-              "{:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
+              "{:<23}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
                   "stage", "count", "min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean",
                   "source")]
     for stage, s in report["latency"]["stages"].items():
-        lines.append("{:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
+        lines.append("{:<23}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
             stage, fmt(s["count"]), fmt(s["min"]), fmt(s["p50"]), fmt(s["p90"]), fmt(s["p95"]),
             fmt(s["p99"]), fmt(s["p99_9"]), fmt(s["max"]), fmt(s["mean"]), s["source"]))
     views = report["latency"].get("views") or []
