@@ -425,6 +425,8 @@ void NetworkWorker::logMdSummary() noexcept {
         emit("AF_XDP: dropped {} packets: {}", x.dropped[i],
              feed::describe(static_cast<feed::PacketError>(i)));
   }
+  if (kernelStamps_)
+    emit("Kernel timestamps: {} orders recorded without a transmit stamp", txStampsMissing_);
   const auto& h = *mdParsed_;
   const auto& w = *mdWire_;
   if (h.count())
@@ -661,7 +663,7 @@ void NetworkWorker::run() noexcept {
       releasePendingStamps();
       closeFeed();
       session_.resetCounters();
-      ordersSent_ = cancelsSent_ = mdMessages_ = 0;
+      ordersSent_ = cancelsSent_ = mdMessages_ = txStampsMissing_ = 0;
       tcpMdIgnored_ = feedMalformed_ = 0;
       shared_.net.reconnects.store(0, std::memory_order_relaxed);
       shared_.net.malformed.store(0, std::memory_order_relaxed);

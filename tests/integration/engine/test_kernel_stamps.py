@@ -52,14 +52,16 @@ def latency_rows(session_dir):
 class KernelStampsCase(ProcCase):
     tmp_prefix = "hft-kts-"
 
-    def config(self, kernel_timestamps):
+    def config(self, *replacements):
+        """conf/hftd.toml with each (old, new) replaced (old must be there)."""
         with open(os.path.join(SOURCE_ROOT, "conf", "hftd.toml")) as f:
             text = f.read()
-        self.assertIn("kernel_timestamps = true", text)
+        for old, new in replacements:
+            self.assertIn(old, text)
+            text = text.replace(old, new)
         path = os.path.join(self.tmp, "hftd.toml")
         with open(path, "w") as f:
-            f.write(text.replace("kernel_timestamps = true",
-                                 "kernel_timestamps = " + str(kernel_timestamps).lower()))
+            f.write(text)
         return path
 
     def trade(self, hftd, orders=5):
@@ -119,10 +121,19 @@ class LoopbackTest(KernelStampsCase):
         final, rows = self.trade(hftd)
         self.assert_stamped_and_ordered(final, rows)
 
+    def test_pipeline_layout_finds_the_receive_stamp_across_the_ring_hop(self):
+        exchange, port, _ = start_exchange(self.tmp, tick_rate=50)
+        self.procs.append(exchange)
+        hftd = self.start_hftd(port, "--start-session", config=self.config(
+            ('layout = "run_to_completion"', 'layout = "pipeline"')))
+        final, rows = self.trade(hftd)
+        self.assert_stamped_and_ordered(final, rows)
+
     def test_turned_off_there_are_no_kernel_stamps(self):
         exchange, port, _ = start_exchange(self.tmp, tick_rate=50)
         self.procs.append(exchange)
-        hftd = self.start_hftd(port, "--start-session", config=self.config(False))
+        hftd = self.start_hftd(port, "--start-session", config=self.config(
+            ("kernel_timestamps = true", "kernel_timestamps = false")))
         final, rows = self.trade(hftd, orders=2)
         for r in rows:
             self.assertEqual((r["kernel_rx_ns"], r["kernel_tx_ns"]), (0, 0), r)
