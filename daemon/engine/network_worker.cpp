@@ -29,9 +29,15 @@ NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& conf
   if (kernelStamps_) {
     // Start-up: what the interface can stamp (`ethtool -T`); software stamps need nothing.
     feed::TimestampCaps caps;
-    core::UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    const int rc =
-        probe ? feed::queryTimestampCaps(probe.get(), exchange_.interface.c_str(), caps) : -errno;
+    stampKeeper_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const int rc = stampKeeper_ ? feed::queryTimestampCaps(stampKeeper_.get(),
+                                                           exchange_.interface.c_str(), caps)
+                                : -errno;
+    // The kernel switches receive stamping on for the host a moment after the first socket asks
+    // (deferred work): a socket that asks now and stays open means a session's first packets,
+    // a few microseconds after its sockets ask, are stamped too.
+    if (stampKeeper_)
+      (void)feed::enableTimestamping(stampKeeper_.get(), feed::timestampingFlags(false, false));
     hardwareStamps_ = rc == 0 && caps.hardwareRx && caps.rawHardware;
     spdlog::info("Kernel timestamps: software receive and transmit stamps on the order session "
                  "and the UDP feed; hardware receive stamps on {}: {}",

@@ -129,6 +129,7 @@ private:
   std::unique_ptr<core::Histogram> mdParsed_;
 
   const bool kernelStamps_;     // [network] kernel_timestamps
+  core::UniqueFd stampKeeper_;  // holds the host's receive stamping on from start-up
   bool hardwareStamps_ = false; // the interface stamps in hardware (ETHTOOL_GET_TS_INFO)
   bool stampsWarned_ = false;   // "unavailable" is said once per hftd
   bool feedStampsWarned_ = false;
