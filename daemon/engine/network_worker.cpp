@@ -576,6 +576,8 @@ void NetworkWorker::collectTxStamps(std::uint64_t nowNs) noexcept {
     return;
   if (written == lastReadAtBytes_ && nowNs - lastStampReadNs_ < 20'000)
     return;
+  if (written != lastReadAtBytes_)
+    lastNewBytesNs_ = nowNs;
   lastReadAtBytes_ = written;
   lastStampReadNs_ = nowNs;
   auto complete = [this](LatencyRecord& r, std::uint64_t kernelTxNs) noexcept {
@@ -599,6 +601,9 @@ void NetworkWorker::collectTxStamps(std::uint64_t nowNs) noexcept {
   // Not stamped within 100 ms: the stamp is not coming (the kernel dropped it).
   const std::uint64_t realNow = clock_.nowRealtimeNs();
   txPending_.expire(realNow > 100'000'000 ? realNow - 100'000'000 : 0, complete);
+  // Nothing waits and the last bytes (a heartbeat's) found no stamp in 100 ms: stop looking.
+  if (txPending_.empty() && nowNs - lastNewBytesNs_ > 100'000'000)
+    stampedUpTo_ = written;
 }
 
 void NetworkWorker::releasePendingStamps() noexcept {

@@ -143,6 +143,7 @@ private:
   std::uint32_t stampedUpTo_ = 0;     // stream bytes [0, n) whose transmit stamp has been read
   std::uint32_t lastReadAtBytes_ = 0; // txStreamBytes() at the last read of the error queue
   std::uint64_t lastStampReadNs_ = 0;
+  std::uint64_t lastNewBytesNs_ = 0;  // when the error queue was first read for the latest bytes
   std::uint64_t txStampsMissing_ = 0; // orders completed without a transmit stamp
 };
 
