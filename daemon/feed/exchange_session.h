@@ -141,6 +141,8 @@ private:
   bool writeBytes(const std::byte* data, std::size_t length) noexcept;
   void flushPending() noexcept;
   void sendLogon(std::uint64_t nowNs) noexcept;
+  // Asks for SO_TIMESTAMPING on the just-established connection (OPT_ID keys start here).
+  void enableKernelStamps() noexcept;
 
   SessionListener& listener_;
   SessionParams params_;
@@ -156,7 +158,7 @@ private:
   std::uint64_t lastSendNs_ = 0;
   std::uint64_t lastRecvNs_ = 0;
   std::uint64_t nowNs_ = 0; // of the current poll(): what sends and state changes are timed by
-  void enableKernelStamps() noexcept;
+  // Kernel timestamps of the current connection (docs/hftd.md, "Kernel timestamps").
   bool wantStamps_ = false;
   bool hardwareStamps_ = false;
   bool rxStampsOn_ = false;
@@ -165,7 +167,7 @@ private:
   std::uint64_t kernelRxNs_ = 0;
   std::uint32_t txStreamBytes_ = 0; // bytes given to the stream since the stamps were turned on
   std::uint32_t lastSendKey_ = 0;
-  alignas(cmsghdr) char rxControl_[kStampControlBytes];
+  alignas(cmsghdr) char rxControl_[kStampControlBytes]; // CMSG_FIRSTHDR needs cmsghdr alignment
   // Bytes the kernel did not take yet; flushed before anything new so frames never interleave.
   static constexpr std::size_t kPendingCapacity = 64 * 1024;
   std::unique_ptr<std::byte[]> pending_;

@@ -105,7 +105,7 @@ ErrQueueResult parseTxStamp(const msghdr& message, TxStamp& out) noexcept {
 }
 
 ErrQueueResult readTxStamp(int fd, TxStamp& out) noexcept {
-  alignas(cmsghdr) char control[kStampControlBytes];
+  alignas(cmsghdr) char control[kStampControlBytes]; // on the stack; CMSG_* need the alignment
   msghdr message{};
   message.msg_control = control;
   message.msg_controllen = sizeof(control);
