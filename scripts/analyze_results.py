@@ -36,7 +36,17 @@ EXIT_INPUT = 2
 
 ENGINE_STAGES = ("md_wire", "rx_to_decoded", "decoded_to_book", "book_to_decided",
                  "decided_to_sent", "rx_to_sent")
-ALL_STAGES = ENGINE_STAGES + ("wire_to_wire", "tick_to_trade")
+# From the kernel's SO_TIMESTAMPING stamps (latency.csv's kernel_rx_ns, send_ns, kernel_tx_ns;
+# 0 where the kernel gave none): (stage, from, to).
+KERNEL_SPANS = (("kernel_rx_to_rx", "kernel_rx_ns", "rx_ns"),
+                ("send_to_kernel_tx", "send_ns", "kernel_tx_ns"),
+                ("kernel_rx_to_kernel_tx", "kernel_rx_ns", "kernel_tx_ns"))
+KERNEL_STAGES = tuple(stage for stage, _, _ in KERNEL_SPANS)
+ALL_STAGES = ENGINE_STAGES + KERNEL_STAGES + ("wire_to_wire", "tick_to_trade")
+# The same orders seen three ways (docs/performance.md, "Three views of one run").
+VIEWS = (("wire", "wire_to_wire", "the capture: market data on the wire -> order on the wire"),
+         ("kernel", "kernel_rx_to_kernel_tx", "kernel stamps: receive stamp -> transmit stamp"),
+         ("user", "rx_to_sent", "user space: bytes read -> send() returned"))
 # Engine stages measured between two latency.csv columns: (stage, from, to).
 SPANS = (("rx_to_decoded", "rx_ns", "decoded_ns"), ("decoded_to_book", "decoded_ns", "book_ns"),
          ("book_to_decided", "book_ns", "decided_ns"), ("decided_to_sent", "decided_ns", "sent_ns"),
@@ -76,6 +86,8 @@ EXPECTED_FILES = (
 # Columns read and their smallest valid values (md_timestamp_ns is 0 when no market data).
 LATENCY_COLUMNS = {"cl_ord_id": 0, "symbol_id": 0, "md_timestamp_ns": 0, "rx_ns": 1,
                    "decoded_ns": 1, "book_ns": 1, "decided_ns": 1, "sent_ns": 1}
+# Read too when the header has them (hftd with kernel timestamps; older files lack them).
+KERNEL_COLUMNS = {"kernel_rx_ns": 0, "send_ns": 0, "kernel_tx_ns": 0}
 TICK_COLUMNS = {"recv_ns": 1, "cl_ord_id": 0, "symbol_id": 0, "tick_to_trade_ns": 0}
 KERNEL_TUNING = ("isolcpus", "nohz_full", "rcu_nocbs", "rcu_nocb_poll", "irqaffinity", "idle",
                  "intel_idle.max_cstate", "processor.max_cstate", "intel_pstate", "mitigations",
@@ -331,7 +343,40 @@ def engine_stages_from_samples(run, columns):
         if negative:
             run.warn("{}: {} samples were negative (CLOCK_REALTIME stepped back?) and count "
                      "as 0".format(stage, negative))
+    if all(c in columns for c in KERNEL_COLUMNS):
+        for stage, start, end in KERNEL_SPANS:
+            # Like the engine: only orders that have both stamps (0 = the kernel gave none).
+            has = (columns[start] != 0) & (columns[end] != 0)
+            span = columns[end][has] - columns[start][has]
+            negative = int((span < 0).sum())
+            samples[stage] = np.maximum(span, 0)
+            notes[stage] = {"excluded_no_kernel_stamp": int((~has).sum()),
+                            "negative_clamped": negative}
+            if negative:
+                run.warn("{}: {} samples were negative (the TSC-to-CLOCK_REALTIME conversion is "
+                         "off by more than the gap) and count as 0".format(stage, negative))
     return samples, notes
+
+
+def latency_header(run):
+    """The column names of latency.csv's header, or () when it cannot be read."""
+    try:
+        with open(run.path(LATENCY_CSV), encoding="utf-8", errors="replace") as f:
+            line = next((line.strip() for line in f if line.strip()), "")
+    except OSError:
+        return ()
+    return tuple(c.strip() for c in line.lstrip("\ufeff").split(","))
+
+
+def three_views(stages):
+    """The wire, kernel-stamp and user-space views of the same orders, side by side."""
+    out = []
+    for view, stage, what in VIEWS:
+        s = stages.get(stage)
+        out.append({"view": view, "stage": stage, "measures": what,
+                    "count": s["count"] if s else None, "p50": s["p50"] if s else None,
+                    "p99": s["p99"] if s else None, "max": s["max"] if s else None})
+    return out
 
 
 def summarize_histogram(run, rel, name, obj):
@@ -1400,7 +1445,10 @@ def build_report(data_dir, verify=True):
     run = Run(data_dir)
     plot_data = {"samples": {}, "tick_times": None, "cpu": None, "wire_rows": None}
 
-    columns = load_int_csv(run, LATENCY_CSV, LATENCY_COLUMNS)
+    wanted = dict(LATENCY_COLUMNS)
+    if all(c in latency_header(run) for c in KERNEL_COLUMNS):
+        wanted.update(KERNEL_COLUMNS)
+    columns = load_int_csv(run, LATENCY_CSV, wanted)
     histograms = {}
     raw_hist = run.load_json(HISTOGRAMS_JSON)
     if raw_hist is not None:
@@ -1415,7 +1463,7 @@ def build_report(data_dir, verify=True):
     stages = {}
     if columns is not None:
         samples, notes = engine_stages_from_samples(run, columns)
-        for stage in ENGINE_STAGES:
+        for stage in (s for s in ENGINE_STAGES + KERNEL_STAGES if s in samples):
             stages[stage] = summarize_samples(samples[stage])
             stages[stage].update(notes[stage])
             if stage in histograms:
@@ -1498,7 +1546,8 @@ def build_report(data_dir, verify=True):
         "data_dir": os.path.abspath(data_dir),
         "session": session,
         "session_files": session_files,
-        "latency": {"unit": "ns", "percentile_method": "nearest-rank", "stages": stages},
+        "latency": {"unit": "ns", "percentile_method": "nearest-rank", "stages": stages,
+                    "views": three_views(stages)},
         "throughput": {"engine_stats": engine_rates, "hftctl": hftctl_throughput(run)},
         "trading": trading,
         "exchange": exchange,
@@ -1534,13 +1583,22 @@ def render_text(report, out_dir):
         lines.append("session {}  state {}  duration {} s".format(
             session["session_id"] or "?", session["state"] or "?", fmt(session["duration_s"])))
     lines += ["", "Latency (ns, exact nearest-rank percentiles unless the source says otherwise)",
-              "{:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
+              "{:<23}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
                   "stage", "count", "min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean",
                   "source")]
     for stage, s in report["latency"]["stages"].items():
-        lines.append("{:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
+        lines.append("{:<23}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>11}  {}".format(
             stage, fmt(s["count"]), fmt(s["min"]), fmt(s["p50"]), fmt(s["p90"]), fmt(s["p95"]),
             fmt(s["p99"]), fmt(s["p99_9"]), fmt(s["max"]), fmt(s["mean"]), s["source"]))
+    views = report["latency"].get("views") or []
+    if any(v["count"] for v in views):
+        lines += ["", "Three views of the same orders (ns)",
+                  "{:<8}{:<24}{:>9}{:>9}{:>9}{:>10}  {}".format(
+                      "view", "stage", "count", "p50", "p99", "max", "measures")]
+        for v in views:
+            lines.append("{:<8}{:<24}{:>9}{:>9}{:>9}{:>10}  {}".format(
+                v["view"], v["stage"], fmt(v["count"]), fmt(v["p50"]), fmt(v["p99"]),
+                fmt(v["max"]), v["measures"]))
     rates, live = report["throughput"]["engine_stats"], report["throughput"]["hftctl"]
     lines.append("")
     if rates:

@@ -202,13 +202,14 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     throw ConfigError(where(path, e.source()) + ": " + std::string(e.description()) +
                       " (TOML syntax error)");
   }
-  static const std::set<std::string> kSections = {"exchange", "cpu", "engine", "session",
+  static const std::set<std::string> kSections = {"exchange", "cpu", "engine", "network", "session",
                                                   "control",  "log", "risk",   "strategy"};
   for (auto&& [k, v] : root)
     if (!kSections.count(std::string(k.str())))
       throw ConfigError(where(path, k.source()) + ": " + std::string(k.str()) +
                         ": unknown section or key; the file has the sections [exchange], "
-                        "[cpu], [engine], [session], [control], [log], [risk] and [strategy]");
+                        "[cpu], [engine], [network], [session], [control], [log], [risk] and "
+                        "[strategy]");
 
   HftdConfig c;
   c.path = path;
@@ -248,6 +249,11 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.choice("layout", c.engine.layout,
              {{"run_to_completion", EngineLayout::RunToCompletion},
               {"pipeline", EngineLayout::Pipeline}});
+    s.finish();
+  }
+  {
+    Section s(root, "network", path);
+    s.boolean("kernel_timestamps", c.network.kernelTimestamps);
     s.finish();
   }
   {
@@ -439,6 +445,8 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.needsRestart, a.engine.layout != b.engine.layout, "engine.layout");
   // The strategy's state (quotes, windows) belongs to its kind: the running one stays.
   note(plan.needsRestart, a.strategyKind != b.strategyKind, "strategy.kind");
+  note(plan.needsRestart, a.network.kernelTimestamps != b.network.kernelTimestamps,
+       "network.kernel_timestamps");
   note(plan.needsRestart, a.control.socket != b.control.socket, "control.socket");
   note(plan.needsRestart, a.control.maxConnections != b.control.maxConnections,
        "control.max_connections");

@@ -73,6 +73,11 @@ struct EngineConfig {
   EngineLayout layout = EngineLayout::RunToCompletion;
 };
 
+struct NetworkConfig {
+  // SO_TIMESTAMPING on the order session and the UDP feed (docs/performance.md).
+  bool kernelTimestamps = true;
+};
+
 struct SessionConfig {
   Autostart autostart = Autostart::Interactive;
   std::uint32_t durationSec = 0; // 0 = until stop-session or shutdown
@@ -102,6 +107,7 @@ struct HftdConfig {
   ExchangeConfig exchange;
   CpuConfig cpu;
   EngineConfig engine;
+  NetworkConfig network;
   SessionConfig session;
   ControlConfig control;
   LogConfig log;

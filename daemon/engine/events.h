@@ -48,6 +48,12 @@ struct LatencyRecord {
   std::uint64_t bookNs;
   std::uint64_t decidedNs;
   std::uint64_t sentNs;
+  // Kernel timestamps (CLOCK_REALTIME ns; 0 when there is none): the receive stamp of the
+  // bytes that completed the triggering frame, the moment send() was called (user space, the
+  // order's header timestamp) and the transmit stamp of the order's last byte.
+  std::uint64_t kernelRxNs = 0;
+  std::uint64_t sendNs = 0;
+  std::uint64_t kernelTxNs = 0;
 };
 
 // Network thread -> recorder: every order sent and every execution report received.

@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -21,8 +22,30 @@ NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& conf
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
       fifoPriority_(config.cpu.fifoPriority), session_(*this), hugePages_(config.cpu.hugePages),
       parkEpoll_(epoll_create1(EPOLL_CLOEXEC)), mdWire_(std::make_unique<core::Histogram>()),
-      mdParsed_(std::make_unique<core::Histogram>()) {
+      mdParsed_(std::make_unique<core::Histogram>()),
+      kernelStamps_(config.network.kernelTimestamps),
+      rxStamps_(std::make_unique<RxStampSlot[]>(kRxStampSlots)), txPending_(1024) {
   journalReserveSlots_ = shared_.journal.capacity() / 8;
+  if (kernelStamps_) {
+    // Start-up: what the interface can stamp (`ethtool -T`); software stamps need nothing.
+    feed::TimestampCaps caps;
+    stampKeeper_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const int rc = stampKeeper_ ? feed::queryTimestampCaps(stampKeeper_.get(),
+                                                           exchange_.interface.c_str(), caps)
+                                : -errno;
+    // The kernel switches receive stamping on for the host a moment after the first socket asks
+    // (deferred work): a socket that asks now and stays open means a session's first packets,
+    // a few microseconds after its sockets ask, are stamped too.
+    if (stampKeeper_)
+      (void)feed::enableTimestamping(stampKeeper_.get(), feed::timestampingFlags(false, false));
+    hardwareStamps_ = rc == 0 && caps.hardwareRx && caps.rawHardware;
+    spdlog::info("Kernel timestamps: software receive and transmit stamps on the order session "
+                 "and the UDP feed; hardware receive stamps on {}: {}",
+                 exchange_.interface,
+                 hardwareStamps_ ? "yes"
+                 : rc == 0       ? "no (ethtool -T: the NIC has none)"
+                                 : std::string("unknown (") + std::strerror(-rc) + ")");
+  }
   // Here, on the thread that builds the engine, before any session can change exchange_.
   removeLeftoverProgram();
 }
@@ -52,6 +75,7 @@ void NetworkWorker::startConnect(std::uint64_t nowNs) noexcept {
   params.heartbeatMs = exchange_.heartbeatMs;
   params.connectTimeoutMs = exchange_.connectTimeoutMs;
   log(LogEvent::Kind::Connecting, exchange_.port);
+  session_.setKernelTimestamps(kernelStamps_, hardwareStamps_);
   if (const int rc = session_.connect(params, nowNs); rc < 0) {
     onClosed(feed::CloseReason::ConnectFailed, -rc, 0);
     return;
@@ -147,6 +171,7 @@ void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexc
     }
     ++mdMessages_;
     recordMdLatency(frame, rxNs, decodedNs);
+    noteKernelRx(rxNs, session_.kernelRxNs());
     pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
     recordMarketData(frame, rxNs);
     return;
@@ -166,6 +191,7 @@ void NetworkWorker::onLoggedOn(std::uint64_t exchangeSessionId,
   everLoggedOn_ = true;
   backoffNs_ = exchange_.reconnectInitialMs * 1'000'000ULL;
   log(LogEvent::Kind::LoggedOn, exchangeSessionId, heartbeatMs, exchange_.port);
+  warnStampsOnce();
   pushInbound(InboundEvent::Kind::LoggedOn, nullptr, clock_.nowRealtimeNs(), 0);
   shared_.link.store(LinkState::LoggedOn, std::memory_order_release);
 }
@@ -179,6 +205,7 @@ void NetworkWorker::onClosed(feed::CloseReason reason, int error, std::uint8_t d
   shared_.lastCloseError.store(error, std::memory_order_relaxed);
   shared_.lastCloseDetail.store(detail, std::memory_order_relaxed);
   log(LogEvent::Kind::Closed, static_cast<std::uint64_t>(reason), detail, error);
+  releasePendingStamps(); // the socket and its error queue are gone
   pushInbound(InboundEvent::Kind::Disconnected, nullptr, clock_.nowRealtimeNs(), 0);
   const bool want = shared_.wantSession.load(std::memory_order_acquire);
   if (want && everLoggedOn_) {
@@ -220,6 +247,7 @@ void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxStamp) n
   const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
   ++mdMessages_;
   recordMdLatency(frame, rxNs, decodedNs);
+  noteKernelRx(rxNs, udpFeed_ ? udpFeed_->kernelRxNs() : 0); // AF_XDP: none (said once)
   pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
   recordMarketData(frame, rxNs);
 }
@@ -257,6 +285,8 @@ bool NetworkWorker::openFeed() noexcept {
                                                                 : FeedMode::Auto;
   params.busyPollUs = exchange_.udpBusyPollUs;
   params.hugePages = hugePages_;
+  params.kernelTimestamps = kernelStamps_;
+  params.hardwareTimestamps = hardwareStamps_;
   const std::string where = exchange_.udpFeedAddress + ":" + std::to_string(exchange_.udpFeedPort);
   // Session start-up, not the hot path: this is where set-up problems are explained.
   try {
@@ -271,6 +301,12 @@ bool NetworkWorker::openFeed() noexcept {
                      xdpFeed_->replacedLeftover()
                          ? "; replaced the XDP program an earlier hftd left behind"
                          : "");
+        if (kernelStamps_ && !feedStampsWarned_) {
+          feedStampsWarned_ = true;
+          spdlog::warn("Kernel timestamps are not available on AF_XDP (the packets bypass the "
+                       "kernel's stack): orders the feed triggers have no kernel_rx_ns; the "
+                       "user-space stages stay");
+        }
         return true;
       } catch (const feed::FeedError& e) {
         const bool fallback = exchange_.xdpFallbackUdp && e.kind() != feed::FeedError::Kind::Config;
@@ -297,6 +333,12 @@ bool NetworkWorker::openFeed() noexcept {
                  : exchange_.udpBusyPollUs
                      ? "refused (needs CAP_NET_ADMIN above net.core.busy_read)"
                      : "off");
+    if (kernelStamps_ && !udpFeed_->kernelRxStamps() && !feedStampsWarned_) {
+      feedStampsWarned_ = true;
+      spdlog::warn("Kernel timestamps unavailable on the UDP feed (SO_TIMESTAMPING: {}): orders "
+                   "it triggers have no kernel_rx_ns; the user-space stages stay",
+                   std::strerror(udpFeed_->kernelStampsError()));
+    }
     return true;
   } catch (const feed::FeedError& e) {
     if (transport_ == config::MdTransport::Udp)
@@ -389,6 +431,8 @@ void NetworkWorker::logMdSummary() noexcept {
         emit("AF_XDP: dropped {} packets: {}", x.dropped[i],
              feed::describe(static_cast<feed::PacketError>(i)));
   }
+  if (kernelStamps_)
+    emit("Kernel timestamps: {} orders recorded without a transmit stamp", txStampsMissing_);
   const auto& h = *mdParsed_;
   const auto& w = *mdWire_;
   if (h.count())
@@ -466,18 +510,27 @@ bool NetworkWorker::drainOrders() noexcept {
       shared_.orders.release();
       continue;
     }
-    if (!session_.send(bytes, length, clock_.nowRealtimeNs()))
+    const std::uint64_t sendNs = clock_.nowRealtimeNs(); // the header's timestamp
+    if (!session_.send(bytes, length, sendNs))
       break; // the socket is full: keep the command and retry on the next loop
     const std::uint64_t sentNs = clock_.nowRealtimeNs(); // after send(): written to the socket
     journal(0, bytes, static_cast<std::uint16_t>(length), sentNs);
     if (cmd->kind == OrderCommand::Kind::NewOrder) {
       ++ordersSent_;
-      if (LatencyRecord* r = shared_.latency.claim()) {
-        *r = LatencyRecord{cmd->clOrdId,   cmd->symbolId, cmd->mdTimestamp, cmd->rxNs,
+      LatencyRecord record{cmd->clOrdId,   cmd->symbolId, cmd->mdTimestamp, cmd->rxNs,
                            cmd->decodedNs, cmd->bookNs,   cmd->decidedNs,   sentNs};
-        shared_.latency.publish();
+      record.kernelRxNs = kernelRxFor(cmd->rxNs);
+      record.sendNs = sendNs;
+      if (session_.kernelTxStamps()) {
+        // Completed when its transmit stamp is read, after this pass's writes.
+        if (txPending_.full())
+          txPending_.popOldest([this](LatencyRecord& r, std::uint64_t) {
+            ++txStampsMissing_;
+            publishLatency(r);
+          });
+        txPending_.push(session_.lastSendKey(), sentNs, record);
       } else {
-        bump(shared_.net.recordDrops);
+        publishLatency(record);
       }
       log(LogEvent::Kind::OrderSent, cmd->clOrdId, cmd->symbolId, cmd->price,
           (static_cast<std::uint64_t>(cmd->side) << 32) | cmd->qty);
@@ -488,6 +541,90 @@ bool NetworkWorker::drainOrders() noexcept {
     shared_.orders.release();
   }
   return didWork;
+}
+
+void NetworkWorker::publishLatency(const LatencyRecord& record) noexcept {
+  if (LatencyRecord* r = shared_.latency.claim()) {
+    *r = record;
+    shared_.latency.publish();
+  } else {
+    bump(shared_.net.recordDrops);
+  }
+}
+
+void NetworkWorker::noteKernelRx(std::uint64_t rxNs, std::uint64_t kernelRxNs) noexcept {
+  if (kernelRxNs == 0)
+    return;
+  // Fibonacci hashing: the receive times of nearby frames land in different slots.
+  RxStampSlot& slot = rxStamps_[(rxNs * 0x9E3779B97F4A7C15ULL) >> 52];
+  slot.rxNs = rxNs;
+  slot.kernelRxNs = kernelRxNs;
+}
+
+std::uint64_t NetworkWorker::kernelRxFor(std::uint64_t rxNs) const noexcept {
+  const RxStampSlot& slot = rxStamps_[(rxNs * 0x9E3779B97F4A7C15ULL) >> 52];
+  return slot.rxNs == rxNs ? slot.kernelRxNs : 0; // overwritten or never stamped: none
+}
+
+void NetworkWorker::collectTxStamps(std::uint64_t nowNs) noexcept {
+  if (!session_.kernelTxStamps())
+    return;
+  // Read while bytes written have no stamp yet; a stamp that is late (a NIC queue) is looked
+  // for again at most every 20 us of idle rounds, so an idle busy loop is not all system calls.
+  const std::uint32_t written = session_.txStreamBytes();
+  if (written == stampedUpTo_ && txPending_.empty())
+    return;
+  if (written == lastReadAtBytes_ && nowNs - lastStampReadNs_ < 20'000)
+    return;
+  if (written != lastReadAtBytes_)
+    lastNewBytesNs_ = nowNs;
+  lastReadAtBytes_ = written;
+  lastStampReadNs_ = nowNs;
+  auto complete = [this](LatencyRecord& r, std::uint64_t kernelTxNs) noexcept {
+    r.kernelTxNs = kernelTxNs;
+    if (kernelTxNs == 0)
+      ++txStampsMissing_;
+    publishLatency(r);
+  };
+  feed::TxStamp stamp;
+  for (int i = 0; i < 256; ++i) { // bounded: one round never stays here long
+    const feed::ErrQueueResult result = session_.readTxStamp(stamp);
+    if (result == feed::ErrQueueResult::Empty)
+      break;
+    if (result != feed::ErrQueueResult::Stamp)
+      continue;
+    // The stamp of the last byte of a send covers every byte before it.
+    if (static_cast<std::int32_t>(stamp.key + 1 - stampedUpTo_) > 0)
+      stampedUpTo_ = stamp.key + 1;
+    txPending_.match(stamp, complete);
+  }
+  // Not stamped within 100 ms: the stamp is not coming (the kernel dropped it).
+  const std::uint64_t realNow = clock_.nowRealtimeNs();
+  txPending_.expire(realNow > 100'000'000 ? realNow - 100'000'000 : 0, complete);
+  // Nothing waits and the last bytes (a heartbeat's) found no stamp in 100 ms: stop looking.
+  if (txPending_.empty() && nowNs - lastNewBytesNs_ > 100'000'000)
+    stampedUpTo_ = written;
+}
+
+void NetworkWorker::releasePendingStamps() noexcept {
+  txPending_.clear([this](LatencyRecord& r, std::uint64_t) {
+    ++txStampsMissing_;
+    publishLatency(r);
+  });
+  stampedUpTo_ = lastReadAtBytes_ = 0;
+}
+
+void NetworkWorker::warnStampsOnce() noexcept {
+  // At logon, a control-path moment of the network thread; one line per hftd.
+  if (!kernelStamps_ || stampsWarned_)
+    return;
+  if (session_.kernelRxStamps() && session_.kernelTxStamps())
+    return;
+  stampsWarned_ = true;
+  spdlog::warn("Kernel timestamps unavailable on the order session ({} refused SO_TIMESTAMPING: "
+               "{}): latency records have {}; the user-space stages stay",
+               exchange_.host, std::strerror(session_.kernelStampsError()),
+               session_.kernelRxStamps() ? "no kernel_tx_ns" : "no kernel stamps");
 }
 
 void NetworkWorker::publishCounters() noexcept {
@@ -534,9 +671,10 @@ void NetworkWorker::run() noexcept {
     if (generation != currentGeneration_) {
       currentGeneration_ = generation;
       session_.close(feed::CloseReason::None);
+      releasePendingStamps();
       closeFeed();
       session_.resetCounters();
-      ordersSent_ = cancelsSent_ = mdMessages_ = 0;
+      ordersSent_ = cancelsSent_ = mdMessages_ = txStampsMissing_ = 0;
       tcpMdIgnored_ = feedMalformed_ = 0;
       shared_.net.reconnects.store(0, std::memory_order_relaxed);
       shared_.net.malformed.store(0, std::memory_order_relaxed);
@@ -576,10 +714,14 @@ void NetworkWorker::run() noexcept {
     didWork |= drainOrders();
     busy = didWork;
     if (didWork) {
+      // Orders are out: a backlog of waiting stamps is read now rather than in an idle round.
+      if (txPending_.size() >= 512)
+        collectTxStamps(now);
       publishCounters();
       idle.worked();
       continue;
     }
+    collectTxStamps(now); // idle: before parking, or the error queue would wake the park
     reanchorClock(now);
     if (idle.shouldPark())
       shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
@@ -587,6 +729,7 @@ void NetworkWorker::run() noexcept {
   }
   if (session_.state() != feed::SessionState::Disconnected)
     session_.close(feed::CloseReason::LocalLogout);
+  releasePendingStamps();
   publishCounters();
   closeFeed(); // hftd exits: the XDP program leaves the interface with it
 }

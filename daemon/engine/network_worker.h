@@ -11,6 +11,7 @@
 #include "daemon/engine/shared_state.h"
 #include "daemon/feed/exchange_session.h"
 #include "daemon/feed/feed_receiver.h"
+#include "daemon/feed/kernel_stamps.h"
 #include "libhft/core/fd.h"
 #include "libhft/core/histogram.h"
 #include "libhft/core/stamp_clock.h"
@@ -76,6 +77,17 @@ private:
   void journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
                std::uint64_t nowNs) noexcept;
 
+  // Kernel timestamps (docs/performance.md). The receive stamp of the frame that led to an
+  // order is found again by its user-space receive time (cmd->rxNs), through a small table.
+  void noteKernelRx(std::uint64_t rxNs, std::uint64_t kernelRxNs) noexcept;
+  [[nodiscard]] std::uint64_t kernelRxFor(std::uint64_t rxNs) const noexcept;
+  void publishLatency(const LatencyRecord& record) noexcept;
+  // Reads the transmit stamps queued on the order socket and completes the orders they
+  // belong to; never before an order is written (idle rounds, or after the writes).
+  void collectTxStamps(std::uint64_t nowNs) noexcept;
+  void releasePendingStamps() noexcept;
+  void warnStampsOnce() noexcept;
+
   // Re-anchors the stamp clock at most every kReanchorNs, in a round that did no work.
   void reanchorClock(std::uint64_t nowNs) noexcept;
 
@@ -115,6 +127,24 @@ private:
   // Per market data frame: exchange send timestamp -> bytes taken / frame parsed (~60 KB each).
   std::unique_ptr<core::Histogram> mdWire_;
   std::unique_ptr<core::Histogram> mdParsed_;
+
+  const bool kernelStamps_;     // [network] kernel_timestamps
+  core::UniqueFd stampKeeper_;  // holds the host's receive stamping on from start-up
+  bool hardwareStamps_ = false; // the interface stamps in hardware (ETHTOOL_GET_TS_INFO)
+  bool stampsWarned_ = false;   // "unavailable" is said once per hftd
+  bool feedStampsWarned_ = false;
+  struct RxStampSlot {
+    std::uint64_t rxNs = 0;
+    std::uint64_t kernelRxNs = 0;
+  };
+  static constexpr std::size_t kRxStampSlots = 4096; // > the inbound ring: a pipeline's backlog
+  std::unique_ptr<RxStampSlot[]> rxStamps_;
+  feed::TxStampQueue<LatencyRecord> txPending_; // orders written, waiting for their stamp
+  std::uint32_t stampedUpTo_ = 0;     // stream bytes [0, n) whose transmit stamp has been read
+  std::uint32_t lastReadAtBytes_ = 0; // txStreamBytes() at the last read of the error queue
+  std::uint64_t lastStampReadNs_ = 0;
+  std::uint64_t lastNewBytesNs_ = 0;  // when the error queue was first read for the latest bytes
+  std::uint64_t txStampsMissing_ = 0; // orders completed without a transmit stamp
 };
 
 } // namespace hft::engine

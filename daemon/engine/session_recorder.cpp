@@ -101,7 +101,8 @@ void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDi
   if (!latency)
     throw std::system_error(errno, std::generic_category(), "cannot create " + latencyPath);
   static constexpr std::string_view kLatencyHeader =
-      "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns\n";
+      "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns,"
+      "kernel_rx_ns,send_ns,kernel_tx_ns\n";
   if (!writeAll(latency.get(), kLatencyHeader.data(), kLatencyHeader.size(), written))
     throw std::system_error(errno, std::generic_category(), "cannot write " + latencyPath);
   std::unique_ptr<protocol::MdRecordingWriter> mdRecording;
@@ -151,12 +152,21 @@ void SessionRecorder::record(const LatencyRecord& r) {
   std::lock_guard lock(mutex_);
   auto span = [](std::uint64_t from, std::uint64_t to) { return to >= from ? to - from : 0; };
   const bool hasMdWire = r.mdTimestamp != 0 && r.rxNs >= r.mdTimestamp;
+  // A kernel stage needs both of its stamps; 0 means the kernel gave none.
+  const bool hasKernelRx = r.kernelRxNs != 0;
+  const bool hasKernelTx = r.kernelTxNs != 0 && r.sendNs != 0;
   const std::array<std::uint64_t, kStageCount> v = {hasMdWire ? r.rxNs - r.mdTimestamp : 0,
                                                     span(r.rxNs, r.decodedNs),
                                                     span(r.decodedNs, r.bookNs),
                                                     span(r.bookNs, r.decidedNs),
                                                     span(r.decidedNs, r.sentNs),
-                                                    span(r.rxNs, r.sentNs)};
+                                                    span(r.rxNs, r.sentNs),
+                                                    span(r.kernelRxNs, r.rxNs),
+                                                    span(r.sendNs, r.kernelTxNs),
+                                                    span(r.kernelRxNs, r.kernelTxNs)};
+  const std::array<bool, kStageCount> has = {hasMdWire,   true,        true,
+                                             true,        true,        true,
+                                             hasKernelRx, hasKernelTx, hasKernelRx && hasKernelTx};
   if (!hlogPath_.empty()) {
     // Intervals are whole seconds of the orders' sent times (latency.csv's clock); one closes
     // when the first order of a later second arrives, or at close. A late order joins the open one.
@@ -168,17 +178,17 @@ void SessionRecorder::record(const LatencyRecord& r) {
     }
   }
   for (std::size_t i = 0; i < kStageCount; ++i) {
-    if (i == 0 && !hasMdWire)
+    if (!has[i])
       continue;
     histograms_[i].record(v[i]);
     intervals_[i].record(v[i]);
   }
   if (!latencyFd_)
     return;
-  char row[192];
-  const int n =
-      std::snprintf(row, sizeof(row), "%lu,%u,%lu,%lu,%lu,%lu,%lu,%lu\n", r.clOrdId, r.symbolId,
-                    r.mdTimestamp, r.rxNs, r.decodedNs, r.bookNs, r.decidedNs, r.sentNs);
+  char row[256];
+  const int n = std::snprintf(row, sizeof(row), "%lu,%u,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu,%lu\n",
+                              r.clOrdId, r.symbolId, r.mdTimestamp, r.rxNs, r.decodedNs, r.bookNs,
+                              r.decidedNs, r.sentNs, r.kernelRxNs, r.sendNs, r.kernelTxNs);
   if (n > 0 && static_cast<std::size_t>(n) < sizeof(row)) {
     latencyBuffer_.append(row, static_cast<std::size_t>(n));
     ++latencyRows_;

@@ -28,11 +28,17 @@ enum class Stage : std::uint8_t {
   BookToDecided, // -> strategy decided and risk passed
   DecidedToSent, // -> written to the socket (includes the hop back to the network thread)
   RxToSent,      // bytes read -> order written: the engine's whole internal latency
+  // Kernel timestamps (only orders that have both stamps; docs/performance.md):
+  KernelRxToRx,       // kernel receive stamp -> bytes read (wake-up, copy, system call)
+  SendToKernelTx,     // send() called -> kernel transmit stamp (the kernel's send path)
+  KernelRxToKernelTx, // kernel receive stamp -> kernel transmit stamp: the host's whole latency
 };
-inline constexpr std::size_t kStageCount = 6;
+inline constexpr std::size_t kStageCount = 9;
+inline constexpr std::size_t kFirstKernelStage = 6;
 inline constexpr std::array<const char*, kStageCount> kStageNames = {
-    "md_wire",         "rx_to_decoded",   "decoded_to_book",
-    "book_to_decided", "decided_to_sent", "rx_to_sent"};
+    "md_wire",         "rx_to_decoded",     "decoded_to_book",
+    "book_to_decided", "decided_to_sent",   "rx_to_sent",
+    "kernel_rx_to_rx", "send_to_kernel_tx", "kernel_rx_to_kernel_tx"};
 
 class SessionRecorder {
 public:

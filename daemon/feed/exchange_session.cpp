@@ -97,10 +97,30 @@ int ExchangeSession::connect(const SessionParams& params, std::uint64_t nowNs) {
   return 0;
 }
 
+void ExchangeSession::enableKernelStamps() noexcept {
+  rxStampsOn_ = txStampsOn_ = false;
+  stampsError_ = 0;
+  txStreamBytes_ = lastSendKey_ = 0;
+  kernelRxNs_ = 0;
+  if (!wantStamps_)
+    return;
+  // Established: OPT_ID keys start at the next byte written (the logon's first).
+  int rc = enableTimestamping(fd_.get(), timestampingFlags(true, hardwareStamps_));
+  if (rc == 0) {
+    rxStampsOn_ = txStampsOn_ = true;
+    return;
+  }
+  stampsError_ = -rc;
+  // An older kernel may refuse the transmit flags: receive stamps alone are still worth it.
+  rc = enableTimestamping(fd_.get(), timestampingFlags(false, hardwareStamps_));
+  rxStampsOn_ = rc == 0;
+}
+
 void ExchangeSession::close(CloseReason reason, int error) noexcept {
   if (!fd_)
     return;
   fd_.reset();
+  rxStampsOn_ = txStampsOn_ = false;
   state_ = SessionState::Disconnected;
   if (reason != CloseReason::None)
     listener_.onClosed(reason, error, 0);
@@ -151,6 +171,7 @@ bool ExchangeSession::poll(std::uint64_t nowNs) noexcept {
         close(CloseReason::ConnectFailed, soError);
         return true;
       }
+      enableKernelStamps();
       sendLogon(nowNs);
       return true;
     }
@@ -200,7 +221,21 @@ bool ExchangeSession::poll(std::uint64_t nowNs) noexcept {
 
 bool ExchangeSession::readSome(std::uint64_t nowNs) noexcept {
   const auto space = reassembler_.writable();
-  const ssize_t n = ::recv(fd_.get(), space.data(), space.size(), MSG_DONTWAIT);
+  ssize_t n = 0;
+  if (rxStampsOn_) {
+    // Same one system call; the stamp comes in the preallocated control buffer.
+    iovec iov{space.data(), space.size()};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = rxControl_;
+    message.msg_controllen = sizeof(rxControl_);
+    n = ::recvmsg(fd_.get(), &message, MSG_DONTWAIT);
+    if (n > 0)
+      kernelRxNs_ = receiveStampNs(message);
+  } else {
+    n = ::recv(fd_.get(), space.data(), space.size(), MSG_DONTWAIT);
+  }
   if (n == 0) {
     if (reassembler_.buffered() != 0) {
       // The exchange closed inside a frame: that frame is lost, so it counts as malformed.
@@ -306,7 +341,10 @@ bool ExchangeSession::send(std::byte* frame, std::size_t length,
   h.seq = txSeq_.next();
   h.timestamp = realtimeNs;
   std::memcpy(frame, &h, sizeof(h));
-  return writeBytes(frame, length);
+  if (!writeBytes(frame, length))
+    return false;
+  lastSendKey_ = txStreamBytes_ - 1;
+  return true;
 }
 
 bool ExchangeSession::sendControl(std::byte* frame, std::size_t length) noexcept {
@@ -323,6 +361,8 @@ bool ExchangeSession::sendControl(std::byte* frame, std::size_t length) noexcept
 bool ExchangeSession::writeBytes(const std::byte* data, std::size_t length) noexcept {
   lastSendNs_ = nowNs_; // heartbeats are timed in ms: the poll's time is close enough
   ++counters_.txMessages;
+  // Every byte reaches the stream in order (now or from pending_), so this is its offset.
+  txStreamBytes_ += static_cast<std::uint32_t>(length);
   std::size_t written = 0;
   if (pendingEnd_ == pendingBegin_) {
     const ssize_t n = ::send(fd_.get(), data, length, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/feed/kernel_stamps.h"
 #include "libhft/core/fd.h"
 #include "libhft/protocol/codec.h"
 #include "libhft/protocol/reassembler.h"
@@ -108,6 +109,31 @@ public:
   [[nodiscard]] const SessionCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] std::uint64_t exchangeSessionId() const noexcept { return exchangeSessionId_; }
 
+  // Kernel timestamps (docs/performance.md, "Kernel timestamps"): asked for on the next
+  // connection once it is established (OPT_ID keys count from there). `hardware` adds the
+  // NIC's receive stamps. Set before connect().
+  void setKernelTimestamps(bool on, bool hardware) noexcept {
+    wantStamps_ = on;
+    hardwareStamps_ = on && hardware;
+  }
+  // Of the current connection: whether receive / transmit stamps are on, and the errno of a
+  // refused SO_TIMESTAMPING (0 when it was taken or not asked for).
+  [[nodiscard]] bool kernelRxStamps() const noexcept { return rxStampsOn_; }
+  [[nodiscard]] bool kernelTxStamps() const noexcept { return txStampsOn_; }
+  [[nodiscard]] int kernelStampsError() const noexcept { return stampsError_; }
+  // During onFrame(): the kernel's receive stamp (CLOCK_REALTIME ns) of the recv() whose bytes
+  // completed the frame; 0 when there is none.
+  [[nodiscard]] std::uint64_t kernelRxNs() const noexcept { return kernelRxNs_; }
+  // After a send() that returned true: the OPT_ID key of the frame's last byte (its offset in
+  // the byte stream since the stamps were turned on), which its transmit stamp will carry.
+  [[nodiscard]] std::uint32_t lastSendKey() const noexcept { return lastSendKey_; }
+  // Bytes given to the stream since the stamps were turned on (modulo 2^32).
+  [[nodiscard]] std::uint32_t txStreamBytes() const noexcept { return txStreamBytes_; }
+  // One message off the socket's error queue (a system call: never before an order is written).
+  [[nodiscard]] ErrQueueResult readTxStamp(TxStamp& out) noexcept {
+    return fd_ ? feed::readTxStamp(fd_.get(), out) : ErrQueueResult::Empty;
+  }
+
 private:
   bool readSome(std::uint64_t nowNs) noexcept;
   void dispatch(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept;
@@ -115,6 +141,8 @@ private:
   bool writeBytes(const std::byte* data, std::size_t length) noexcept;
   void flushPending() noexcept;
   void sendLogon(std::uint64_t nowNs) noexcept;
+  // Asks for SO_TIMESTAMPING on the just-established connection (OPT_ID keys start here).
+  void enableKernelStamps() noexcept;
 
   SessionListener& listener_;
   SessionParams params_;
@@ -130,6 +158,16 @@ private:
   std::uint64_t lastSendNs_ = 0;
   std::uint64_t lastRecvNs_ = 0;
   std::uint64_t nowNs_ = 0; // of the current poll(): what sends and state changes are timed by
+  // Kernel timestamps of the current connection (docs/hftd.md, "Kernel timestamps").
+  bool wantStamps_ = false;
+  bool hardwareStamps_ = false;
+  bool rxStampsOn_ = false;
+  bool txStampsOn_ = false;
+  int stampsError_ = 0;
+  std::uint64_t kernelRxNs_ = 0;
+  std::uint32_t txStreamBytes_ = 0; // bytes given to the stream since the stamps were turned on
+  std::uint32_t lastSendKey_ = 0;
+  alignas(cmsghdr) char rxControl_[kStampControlBytes]; // CMSG_FIRSTHDR needs cmsghdr alignment
   // Bytes the kernel did not take yet; flushed before anything new so frames never interleave.
   static constexpr std::size_t kPendingCapacity = 64 * 1024;
   std::unique_ptr<std::byte[]> pending_;

@@ -23,6 +23,7 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
+#include "daemon/feed/kernel_stamps.h"
 #include "libhft/core/stamp_clock.h"
 
 #ifndef HFT_XDP_OBJECT_INSTALLED
@@ -179,9 +180,28 @@ UdpFeedReceiver::UdpFeedReceiver(const FeedParams& params, FeedListener& listene
     messages_[i].msg_hdr.msg_iov = &iovecs_[i];
     messages_[i].msg_hdr.msg_iovlen = 1;
   }
+  if (params.kernelTimestamps) {
+    const int rc =
+        enableTimestamping(fd_.get(), timestampingFlags(false, params.hardwareTimestamps));
+    rxStampsOn_ = rc == 0;
+    stampsError_ = rc < 0 ? -rc : 0;
+  }
+  if (rxStampsOn_) {
+    controls_ = std::make_unique<char[]>(kBatch * kStampControlBytes);
+    for (unsigned i = 0; i < kBatch; ++i) {
+      messages_[i].msg_hdr.msg_control = controls_.get() + i * kStampControlBytes;
+      messages_[i].msg_hdr.msg_controllen = kStampControlBytes;
+    }
+  }
 }
 
 int UdpFeedReceiver::poll() noexcept {
+  if (rxStampsOn_) {
+    // The kernel wrote back how much control data each message got: give them room again.
+    for (unsigned i = 0; i < lastBatch_; ++i)
+      messages_[i].msg_hdr.msg_controllen = kStampControlBytes;
+    lastBatch_ = 0;
+  }
   const int n = ::recvmmsg(fd_.get(), messages_.get(), kBatch, MSG_DONTWAIT, nullptr);
   if (n <= 0) {
     if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -190,8 +210,12 @@ int UdpFeedReceiver::poll() noexcept {
   }
   const std::uint64_t rxStamp = core::stamp();
   ++counters_.reads;
+  if (rxStampsOn_)
+    lastBatch_ = static_cast<unsigned>(n);
   for (int i = 0; i < n; ++i) {
     mmsghdr& m = messages_[static_cast<unsigned>(i)];
+    if (rxStampsOn_)
+      kernelRxNs_ = receiveStampNs(m.msg_hdr);
     if (m.msg_hdr.msg_flags & MSG_TRUNC) {
       ++counters_.truncated; // larger than a slot: its frames are lost, the seq gap shows it
       m.msg_hdr.msg_flags = 0;

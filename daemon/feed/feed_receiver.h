@@ -32,9 +32,11 @@ struct FeedParams {
   std::string interface = "lo"; // multicast joins and AF_XDP bind here
   std::uint32_t queue = 0;      // AF_XDP: the NIC receive queue the feed arrives on
   enum class XdpMode : std::uint8_t { Auto, Native, Skb } xdpMode = XdpMode::Auto;
-  std::uint32_t busyPollUs = 0; // SO_BUSY_POLL for the socket; 0 = off
-  bool hugePages = true;        // AF_XDP: UMEM on 2 MiB pages when some are free
-  std::string xdpObject;        // AF_XDP: the compiled XDP program; "" = the built-in search
+  std::uint32_t busyPollUs = 0;    // SO_BUSY_POLL for the socket; 0 = off
+  bool hugePages = true;           // AF_XDP: UMEM on 2 MiB pages when some are free
+  std::string xdpObject;           // AF_XDP: the compiled XDP program; "" = the built-in search
+  bool kernelTimestamps = false;   // udp: SO_TIMESTAMPING receive stamps per datagram
+  bool hardwareTimestamps = false; // with them, the NIC's stamps (ethtool -T says it has them)
 };
 
 // Why a feed could not be opened; `kind` lets the caller decide on a fallback.
@@ -79,6 +81,12 @@ public:
   [[nodiscard]] const Counters& counters() const noexcept { return counters_; }
   [[nodiscard]] bool busyPolling() const noexcept { return busyPolling_; }
   [[nodiscard]] int receiveBufferBytes() const noexcept { return rcvbuf_; }
+  // Whether SO_TIMESTAMPING was taken, and the errno when it was refused.
+  [[nodiscard]] bool kernelRxStamps() const noexcept { return rxStampsOn_; }
+  [[nodiscard]] int kernelStampsError() const noexcept { return stampsError_; }
+  // During the listener's callbacks: the kernel's receive stamp (CLOCK_REALTIME ns) of the
+  // datagram being decoded; 0 when there is none.
+  [[nodiscard]] std::uint64_t kernelRxNs() const noexcept { return kernelRxNs_; }
 
   static constexpr unsigned kBatch = 32;
   static constexpr std::size_t kSlotBytes = 9216; // a jumbo frame's payload
@@ -90,8 +98,13 @@ private:
   std::unique_ptr<std::byte[]> slots_;
   std::unique_ptr<mmsghdr[]> messages_;
   std::unique_ptr<iovec[]> iovecs_;
+  std::unique_ptr<char[]> controls_; // kStampControlBytes per message, for the receive stamps
   bool busyPolling_ = false;
   int rcvbuf_ = 0;
+  bool rxStampsOn_ = false;
+  int stampsError_ = 0;
+  std::uint64_t kernelRxNs_ = 0;
+  unsigned lastBatch_ = 0; // messages whose msg_controllen the last recvmmsg overwrote
 };
 
 // The kernel-bypass path: hftd's XDP program on `interface` redirects the feed's UDP port to

@@ -120,6 +120,40 @@ class LatencyFromSamples(Fixture):
                           wire["p99_9"], wire["max"], wire["mean"]),
                          (7, 3493, 6293, 6643, 6923, 6993, 6993, 3500.0))
 
+    def test_kernel_stamp_stages_and_the_three_views(self):
+        # latency.csv with hftd's kernel columns: kernel_rx = rx - 5i (none for i % 3 == 0),
+        # send = decided + 2i, kernel_tx = send + 6i (none for i % 5 == 0).
+        self.make()
+        path = os.path.join(self.data, "session", "latency.csv")
+        with open(path) as f:
+            lines = f.read().strip().split("\n")
+        out = [lines[0] + ",kernel_rx_ns,send_ns,kernel_tx_ns"]
+        for line in lines[1:]:
+            v = [int(x) for x in line.split(",")]
+            i = v[0] - 100000
+            send = v[6] + 2 * i
+            out.append(line + ",{},{},{}".format(v[3] - 5 * i if i % 3 else 0, send,
+                                                 send + 6 * i if i % 5 else 0))
+        self.write("session/latency.csv", "\n".join(out) + "\n")
+        synthetic_data.write_manifest(self.data)
+        report = self.analyse()
+        stages = report["latency"]["stages"]
+        self.assertEqual(list(stages), list(ENGINE_STAGES) + [
+            "kernel_rx_to_rx", "send_to_kernel_tx", "kernel_rx_to_kernel_tx", "tick_to_trade"])
+        k = stages["kernel_rx_to_rx"]
+        self.assertEqual((k["count"], k["min"], k["max"], k["excluded_no_kernel_stamp"]),
+                         (667, 5, 5000, 333))
+        k = stages["send_to_kernel_tx"]
+        self.assertEqual((k["count"], k["min"], k["max"], k["excluded_no_kernel_stamp"]),
+                         (800, 6, 5994, 200))
+        k = stages["kernel_rx_to_kernel_tx"]  # 10i + 9i where both stamps exist
+        self.assertEqual((k["count"], k["min"], k["max"]), (533, 19, 18962))
+        views = {v["view"]: v for v in report["latency"]["views"]}
+        self.assertEqual(views["kernel"]["p50"], k["p50"])
+        self.assertEqual(views["user"]["max"], stages["rx_to_sent"]["max"])
+        self.assertIsNone(views["wire"]["count"])  # no capture in this directory
+        self.assertIn("Three views of the same orders", self.result.stdout)
+
     def test_engine_histogram_figures_sit_beside_the_exact_ones(self):
         rx = base_report()["latency"]["stages"]["rx_to_decoded"]
         self.assertEqual(rx["engine_histogram"]["p50"], 501)  # top of bucket [500, 501]

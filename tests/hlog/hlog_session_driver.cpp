@@ -62,11 +62,21 @@ int main(int argc, char** argv) {
       r.sentNs = r.decidedNs + 700 + next() % 30'000;
       if (r.sentNs >= base + (second + 1) * 1'000'000'000ULL)
         r.sentNs = base + (second + 1) * 1'000'000'000ULL - 1; // keep each order in its second
-      const std::uint64_t v[kStageCount] = {r.rxNs - r.mdTimestamp, r.decodedNs - r.rxNs,
-                                            r.bookNs - r.decodedNs, r.decidedNs - r.bookNs,
-                                            r.sentNs - r.decidedNs, r.sentNs - r.rxNs};
+      // Kernel stamps on most orders (some have none, as when the kernel gives none).
+      const bool kernel = i % 11 != 0;
+      if (kernel) {
+        r.kernelRxNs = r.rxNs - (500 + next() % 20'000);
+        r.sendNs = r.sentNs - (100 + next() % 600);
+        r.kernelTxNs = r.sendNs + 300 + next() % 40'000;
+      }
+      const std::uint64_t v[kStageCount] = {
+          r.rxNs - r.mdTimestamp, r.decodedNs - r.rxNs,    r.bookNs - r.decodedNs,
+          r.decidedNs - r.bookNs, r.sentNs - r.decidedNs,  r.sentNs - r.rxNs,
+          r.rxNs - r.kernelRxNs,  r.kernelTxNs - r.sendNs, r.kernelTxNs - r.kernelRxNs};
       for (std::size_t s = 0; s < kStageCount; ++s) {
         if (s == 0 && r.mdTimestamp == 0)
+          continue;
+        if (s >= hft::engine::kFirstKernelStage && !kernel)
           continue;
         values[s].push_back(v[s]);
         ++seconds[s][second];

@@ -10,6 +10,7 @@ are dropped and counted, that no XDP program is left on the interface after a se
 hftd exits, that a program left by a killed hftd is replaced, and that missing capabilities
 give a clear error (or the configured fallback). Every wait is on an event, never a fixed sleep.
 """
+import csv
 import json
 import os
 import random
@@ -158,6 +159,8 @@ class VethTest(TransportTest):
         hftd = self.hftd("af_xdp", ENGINE_IP + ":%d" % FEED_PORT, "--start-session")
         _, line = hftd.wait_line("Market data: AF_XDP on %s queue 0" % self.veth.engine_if)
         self.assertRegex(line, r"\((native|skb) XDP, (copy mode|zero-copy)")
+        # The packets bypass the kernel's stack: no kernel receive stamps, said once.
+        hftd.wait_line("Kernel timestamps are not available on AF_XDP")
         self.assertTrue(self.veth.xdp_attached(), "the XDP program runs while trading")
         final = self.trade_and_compare(hftd, exchange)
         # stop-session detaches: the interface is the kernel's again while hftd idles.
@@ -167,6 +170,15 @@ class VethTest(TransportTest):
         self.assertIn("%d frames, 0 lost" % final["md_messages"], line)
         _, line = hftd.wait_line("AF_XDP: ")
         self.assertIn("0 dropped by header checks", line)
+        self.assertEqual(hftd.text().count("Kernel timestamps are not available on AF_XDP"), 1)
+        # Orders still get the transmit stamp of the order session (TCP over the veth).
+        sdir = os.path.join(self.sessions, os.listdir(self.sessions)[0])
+        with open(os.path.join(sdir, "latency.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertEqual(r["kernel_rx_ns"], "0", r)
+            self.assertGreaterEqual(int(r["kernel_tx_ns"]), int(r["send_ns"]), r)
         self.assertEqual(hftd.stop(), 0)
         self.assertFalse(self.veth.xdp_attached())
 

@@ -113,6 +113,19 @@ TEST_CASE("config: the disk-full policy, the journal reserve and ring are read")
                   "session.on_disk_full (next session)") != plan.applied.end());
 }
 
+TEST_CASE("config: [network] kernel_timestamps defaults to true, is read, needs a restart") {
+  CHECK(HftdConfig{}.network.kernelTimestamps);
+  const HftdConfig c = parseConfig("[network]\nkernel_timestamps = false\n", "test.toml");
+  CHECK_FALSE(c.network.kernelTimestamps);
+  const std::string e = errorOf("[network]\nkernel_timestamps = 1\n");
+  CHECK(contains(e, "kernel_timestamps"));
+  CHECK(contains(e, "expected true or false"));
+  CHECK(contains(errorOf("[network]\nkernel_stamps = true\n"), "kernel_stamps"));
+  const auto plan = planReload(HftdConfig{}, c);
+  CHECK(std::find(plan.needsRestart.begin(), plan.needsRestart.end(),
+                  "network.kernel_timestamps") != plan.needsRestart.end());
+}
+
 TEST_CASE("config: record_market_data defaults to true, is read, and must be a boolean") {
   CHECK(HftdConfig{}.session.recordMarketData);
   const HftdConfig c = parseConfig("[session]\nrecord_market_data = false\n", "test.toml");

@@ -122,9 +122,45 @@ TEST_CASE("recorder: latency stages come from the timestamps of each order") {
   std::string header, first;
   std::getline(csv, header);
   std::getline(csv, first);
-  CHECK(header ==
-        "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,sent_ns");
-  CHECK(first == "1,1,1000,2000,2001,2101,2201,2302");
+  CHECK(header == "cl_ord_id,symbol_id,md_timestamp_ns,rx_ns,decoded_ns,book_ns,decided_ns,"
+                  "sent_ns,kernel_rx_ns,send_ns,kernel_tx_ns");
+  CHECK(first == "1,1,1000,2000,2001,2101,2201,2302,0,0,0");
+  // No kernel stamps: the kernel stages stay empty rather than count zeros.
+  for (std::size_t i = engine::kFirstKernelStage; i < engine::kStageCount; ++i)
+    CHECK(stages[i].count == 0);
+}
+
+TEST_CASE("recorder: the kernel stages need both of their stamps") {
+  const hft::test::TempDir dir("hft-journal");
+  engine::SessionRecorder recorder;
+  recorder.open((dir.path / "s5").string());
+  engine::LatencyRecord both{1, 1, 1000, 2000, 2010, 2020, 2030, 2500};
+  both.kernelRxNs = 1900;
+  both.sendNs = 2400;
+  both.kernelTxNs = 2450;
+  recorder.record(both);
+  engine::LatencyRecord rxOnly = both;
+  rxOnly.clOrdId = 2;
+  rxOnly.kernelTxNs = 0; // the transmit stamp never came
+  recorder.record(rxOnly);
+  const auto stages = recorder.latency();
+  CHECK(stages[engine::kFirstKernelStage].stage == std::string("kernel_rx_to_rx"));
+  CHECK(stages[engine::kFirstKernelStage].count == 2);
+  CHECK(stages[engine::kFirstKernelStage].max == 100);
+  CHECK(stages[engine::kFirstKernelStage + 1].stage == std::string("send_to_kernel_tx"));
+  CHECK(stages[engine::kFirstKernelStage + 1].count == 1);
+  CHECK(stages[engine::kFirstKernelStage + 1].max == 50);
+  CHECK(stages[engine::kFirstKernelStage + 2].stage == std::string("kernel_rx_to_kernel_tx"));
+  CHECK(stages[engine::kFirstKernelStage + 2].count == 1);
+  CHECK(stages[engine::kFirstKernelStage + 2].max == 550);
+  recorder.close("{}\n");
+  std::ifstream csv(dir.path / "s5" / "latency.csv");
+  std::string header, first, second;
+  std::getline(csv, header);
+  std::getline(csv, first);
+  std::getline(csv, second);
+  CHECK(first == "1,1,1000,2000,2010,2020,2030,2500,1900,2400,2450");
+  CHECK(second == "2,1,1000,2000,2010,2020,2030,2500,1900,2400,0");
 }
 
 TEST_CASE("recorder: a session directory that cannot be created is a clear error") {
