@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The Debian package's life on a server, under a real systemd: the .deb (built once by
-# deb_build.sh, shared with deb_package_test.sh) is installed with `apt-get install ./hft_*.deb`
+# scripts/build-deb.sh, shared with deb_package_test.sh) is installed with `apt-get install ./hft_*.deb`
 # into a throw-away systemd "server" (PID 1 of its own namespaces on an overlay of /:
 # tests/systemd/container-init.sh), `systemctl start hft.target`, a session traded with hftctl,
 # `apt-get remove` (units stopped, conffiles kept), `apt-get purge` (nothing left but what the
@@ -46,11 +46,11 @@ if [[ -n ${HFT_TEST_DEB:-} ]]; then
   log "installing $deb (HFT_TEST_DEB; not building)"
 else
   rc=0
-  deb=$(bash "$(dirname "${BASH_SOURCE[0]}")/deb_build.sh" "$src" "$deb_cache" | tail -n 1) || rc=$?
+  deb=$(bash "$src/scripts/build-deb.sh" "$src" "$deb_cache" | tail -n 1) || rc=$?
   case $rc in
   0) ;;
-  77) skip "no package to install (deb_build.sh above)" ;;
-  *) echo "FAIL: deb_build.sh exited $rc"; exit 1 ;;
+  77) skip "no package to install (scripts/build-deb.sh above)" ;;
+  *) echo "FAIL: scripts/build-deb.sh exited $rc"; exit 1 ;;
   esac
 fi
 log "package: $deb"

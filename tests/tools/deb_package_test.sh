@@ -4,7 +4,7 @@
 # (the checkout stays clean), then checks what the .deb holds and what lintian says of it.
 #
 #   deb_package_test.sh SOURCE_ROOT [CACHE_DIR]
-# The build is deb_build.sh's: a .deb built before from the same working tree (in CACHE_DIR,
+# The build is scripts/build-deb.sh's: a .deb built before from the same working tree (in CACHE_DIR,
 # default a temporary directory) is reused, not built again.
 # Exit 0 pass, 1 fail, 77 skipped (no dpkg-buildpackage, dpkg-deb, lintian or build
 # dependencies). HFT_TEST_KEEP_DEB=DIR copies the built .deb to DIR; HFT_TEST_DEB=FILE checks
@@ -51,15 +51,15 @@ if [[ -n $prebuilt ]]; then
   deb=$prebuilt
   echo "checking $deb (HFT_TEST_DEB; not building)"
 else
-  # deb_build.sh: dpkg-buildpackage on a copy of the working tree, or the .deb it built
+  # scripts/build-deb.sh: dpkg-buildpackage on a copy of the working tree, or the .deb it built
   # before from the same tree (CACHE_DIR, shared with deb_lifecycle_test.sh).
   rc=0
-  deb=$(bash "$(dirname "${BASH_SOURCE[0]}")/deb_build.sh" "$src" "$cache" | tail -n 1) || rc=$?
+  deb=$(bash "$src/scripts/build-deb.sh" "$src" "$cache" | tail -n 1) || rc=$?
   case $rc in
   0) ;;
-  77) skip "no package built (deb_build.sh above)" ;;
+  77) skip "no package built (scripts/build-deb.sh above)" ;;
   *)
-    fail "building the package failed (deb_build.sh exited $rc)"
+    fail "building the package failed (scripts/build-deb.sh exited $rc)"
     exit 1
     ;;
   esac
