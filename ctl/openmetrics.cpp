@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "libhft/control/control_protocol.h"
+
 namespace hft::ctl {
 namespace {
 
@@ -121,7 +123,8 @@ constexpr std::array<CounterMetric, 23> kCounters{{
     {"hft_fills", &EngineStats::fills, "Fills, full and partial."},
     {"hft_partial_fills", &EngineStats::partialFills,
      "Partial fills (also counted in hft_fills_total)."},
-    {"hft_order_rejects", &EngineStats::rejects, "Orders rejected by the exchange."},
+    {"hft_order_rejects", &EngineStats::rejects,
+     "Orders rejected by the exchange, by the reject_reason of its execution report."},
     {"hft_risk_rejects", &EngineStats::riskRejects, "Orders stopped by the local risk checks."},
     {"hft_cancels", &EngineStats::cancels, "Orders cancelled."},
     {"hft_orders_expired", &EngineStats::expired, "Orders expired."},
@@ -242,6 +245,22 @@ std::string statsMetrics(const EngineStats& s, MetricsDialect dialect) {
 
   for (const CounterMetric& c : kCounters) {
     e.family(c.name, Type::Counter, c.help);
+    if (c.member == &EngineStats::rejects) {
+      // One series per reason of the protocol, all of them always: they add up to `rejects`.
+      // An hftd that does not report reasons (older than this hftctl) leaves a remainder,
+      // shown as reason "unreported" rather than lost from sum().
+      std::uint64_t byReason = 0;
+      for (std::size_t i = 0; i < protocol::kRejectReasons.size(); ++i) {
+        const std::uint64_t n = s.*control::kRejectReasonMembers[i];
+        byReason += n;
+        e.sample("hft_order_rejects_total", {{"reason", protocol::kRejectReasons[i].name}},
+                 std::to_string(n));
+      }
+      if (s.rejects > byReason)
+        e.sample("hft_order_rejects_total", {{"reason", "unreported"}},
+                 std::to_string(s.rejects - byReason));
+      continue;
+    }
     e.sample(std::string(c.name) + "_total", {}, std::to_string(s.*c.member));
   }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# deploy.sh: install the hft build, scripts, units and configuration on servers over ssh into
-# the seed's layout (/opt/hft/{bin,config,logs,data,scripts}), then check them with
+# deploy.sh: install hft on servers over ssh, either the Debian package (--deb: apt-get install
+# on a server with dpkg) or the plain copy of the build, scripts, units and configuration into
+# the seed's layout (/opt/hft/{bin,config,logs,data,scripts}); then check them with
 # verify_system.sh; optionally configure the kernel (setup_kernel.sh) and reboot.
 set -euo pipefail
 shopt -s nullglob
@@ -22,7 +23,11 @@ usage() {
   cat <<EOF
 Usage: $PROG [options]
 
-Deploys hft to one or more servers over ssh:
+Deploys hft to one or more servers over ssh. With --deb FILE, a server with dpkg and apt-get
+gets the package: apt-get install FILE (its Depends come from the server's apt sources unless
+--skip-deps; edited conffiles are kept), then verify_system.sh as in step 4; the units are
+neither enabled nor started (the package's rule). Any other server, or --method copy, gets the
+plain copy:
   1. installs the dependencies (scripts/install-deps.sh, run on the server)
   2. copies the programs from the dist directory to $PREFIX/bin, the scripts to
      $PREFIX/scripts, the docs to $PREFIX/docs, hft-monitor to $PREFIX/libexec
@@ -43,10 +48,16 @@ Options:
   --ssh-opts OPTS    more ssh options, one string, e.g. "-i ~/.ssh/hft -o ConnectTimeout=5"
   --dist DIR         hftd, hftctl, exchange-sim to deploy (default $REPO/dist, made by
                      docker run ... hft-builder or scripts/build.sh --dist dist)
+  --deb FILE         the Debian package (hft_*.deb: dpkg-buildpackage -us -uc -b, or the
+                     Docker image's dist/): installed on servers that have dpkg
+  --method M         auto (default): the package where --deb is given and the server has
+                     dpkg and apt-get and --remote-root is /, else the copy (which needs the
+                     --dist programs); deb: the package or fail; copy: the copy only
   --remote-root DIR  prefix every path on the server with DIR (default /). With another
                      root nothing outside it is touched: systemd-sysusers, systemd-tmpfiles,
                      systemctl daemon-reload and reboot are skipped
-  --skip-deps        do not run install-deps.sh on the server
+  --skip-deps        do not run install-deps.sh on the server (with the package: no
+                     apt-get update before installing it)
   --upgrade          apt-get update && apt-get -y upgrade first (the seed's step 4.2)
   --no-verify        do not run verify_system.sh
   --setup-kernel     run setup_kernel.sh on the server afterwards (asks first; the kernel
@@ -74,6 +85,9 @@ user=root
 port=22
 ssh_opts=''
 dist=$REPO/dist
+dist_given=0
+deb=''
+method=auto
 remote_root=/
 skip_deps=0
 upgrade=0
@@ -99,7 +113,9 @@ while [[ $# -gt 0 ]]; do
   --user) need_value "$@"; user=$2; shift 2 ;;
   --port) need_value "$@"; port=$2; shift 2 ;;
   --ssh-opts) [[ $# -ge 2 ]] || die_usage "$1 needs a value"; ssh_opts=$2; shift 2 ;;
-  --dist) need_value "$@"; dist=$2; shift 2 ;;
+  --dist) need_value "$@"; dist=$2; dist_given=1; shift 2 ;;
+  --deb) need_value "$@"; deb=$2; shift 2 ;;
+  --method) need_value "$@"; method=$2; shift 2 ;;
   --remote-root) need_value "$@"; remote_root=$2; shift 2 ;;
   --skip-deps) skip_deps=1; shift ;;
   --upgrade) upgrade=1; shift ;;
@@ -128,11 +144,41 @@ if [[ $setup_kernel -eq 1 && $yes -eq 0 && $dry_run -eq 0 ]] && ! { : </dev/tty;
     "run it in a terminal, or add --yes"
 fi
 root=${remote_root%/} # "" for /
+case $method in
+auto | copy) ;;
+deb)
+  [[ -n $deb ]] || die_usage "--method deb needs the package" "pass --deb hft_VERSION_amd64.deb"
+  [[ -z $root ]] || die_usage "--method deb installs into the server's own root, not --remote-root $remote_root" \
+    "drop --remote-root, or use --method copy"
+  ;;
+*) die_usage "--method '$method' is not auto, deb or copy" ;;
+esac
+if [[ -n $deb ]]; then
+  [[ -f $deb ]] || die_usage "no package $deb" "build it: dpkg-buildpackage -us -uc -b (the .deb lands in ..)"
+  if command -v dpkg-deb >/dev/null; then
+    pkg=$(dpkg-deb -f "$deb" Package 2>/dev/null) ||
+      die_usage "$deb is not a Debian package (dpkg-deb -f cannot read it)"
+    [[ $pkg == hft ]] || die_usage "$deb is the package '$pkg', not hft"
+  else
+    [[ ${deb##*/} == hft_*.deb ]] || die_usage "$deb is not named hft_*.deb"
+  fi
+  [[ $method != copy ]] || warn "--method copy: the package $deb is not used"
+fi
 
 # ------------------------------------------------------------------------------ the payload
-[[ -d $dist ]] || die_usage "no dist directory $dist" \
-  "build one: docker run --rm -v \"\$(pwd):/src\" hft-builder:latest, or scripts/build.sh --dist dist"
+# The copy's programs: needed unless every server gets the package (--method deb), and only
+# looked for by default when there is no package.
+have_dist=0
+if [[ $method == deb ]]; then
+  :
+elif [[ -d $dist ]]; then
+  have_dist=1
+elif [[ -z $deb || $dist_given -eq 1 || $method == copy ]]; then
+  die_usage "no dist directory $dist" \
+    "build one: docker run --rm -v \"\$(pwd):/src\" hft-builder:latest, or scripts/build.sh --dist dist"
+fi
 for p in "${PROGRAMS[@]}"; do
+  [[ $have_dist -eq 1 ]] || break
   [[ -f $dist/$p && -x $dist/$p ]] || die_usage "$dist/$p is missing or not executable" "rebuild: scripts/build.sh --dist $dist"
   if command -v file >/dev/null; then
     [[ $(file -bL "$dist/$p") == *ELF\ 64-bit*x86-64* ]] ||
@@ -157,7 +203,13 @@ render() {
 make_payload() {
   local f name
   mkdir -p "$stage"/{bin,scripts,libexec,units,config,sysusers,tmpfiles,logrotate,share,docs,grafana}
-  for p in "${PROGRAMS[@]}"; do cp "$dist/$p" "$stage/bin/"; done
+  if [[ $have_dist -eq 1 ]]; then
+    for p in "${PROGRAMS[@]}"; do cp "$dist/$p" "$stage/bin/"; done
+  fi
+  if [[ -n $deb && $method != copy ]]; then
+    mkdir "$stage/deb"
+    cp "$deb" "$stage/deb/"
+  fi
   for f in "${SCRIPTS[@]}"; do
     [[ -f $REPO/scripts/$f ]] || die_usage "scripts/$f is missing from the repository"
     cp "$REPO/scripts/$f" "$stage/scripts/"
@@ -194,10 +246,12 @@ write_installer() {
 set -euo pipefail
 shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
-root='' deps=1 upgrade=0 verify=1
+root='' deps=1 upgrade=0 verify=1 method=auto deb=''
 while [[ $# -gt 0 ]]; do
   case $1 in
   --root) root=${2%/}; shift 2 ;;
+  --method) method=$2; shift 2 ;;
+  --deb) deb=$2; shift 2 ;;
   --skip-deps) deps=0; shift ;;
   --upgrade) upgrade=1; shift ;;
   --no-verify) verify=0; shift ;;
@@ -209,6 +263,66 @@ host=$(hostname)
 say() { printf '[%s] %s\n' "$host" "$*"; }
 
 [[ $(uname -m) == x86_64 ]] || say "WARNING: this server is $(uname -m); the programs are x86-64"
+
+# The package where it can go: dpkg and apt-get here, and the server's own root.
+use_deb=0
+if [[ -n $deb && $method != copy ]]; then
+  if [[ -n $root ]]; then
+    say "package: not into remote root $root (dpkg installs into /): copying instead"
+  elif command -v dpkg >/dev/null && command -v apt-get >/dev/null; then
+    use_deb=1
+  elif [[ $method == deb ]]; then
+    say "ERROR: no dpkg and apt-get on this server: --method deb needs Debian (--method copy with --dist)"
+    exit 1
+  else
+    say "no dpkg and apt-get on this server: copying the programs instead"
+  fi
+fi
+
+run_verify() { # BIN_DIR CONFIG SCRIPTS_DIR
+  [[ $verify -eq 1 ]] || return 0
+  say "verify_system.sh --bin-dir $1 --config $2"
+  local rc=0
+  "$3/verify_system.sh" --bin-dir "$1" --config "$2" || rc=$?
+  case $rc in
+  0) say "verify_system: no FAIL" ;;
+  1) say "verify_system: FAILs above; the kernel ones go away with setup_kernel.sh and a reboot" ;;
+  *) say "verify_system: exit $rc" ;;
+  esac
+}
+
+if [[ $use_deb -eq 1 ]]; then
+  export DEBIAN_FRONTEND=noninteractive
+  pkg=$here/deb/$deb
+  # apt's unprivileged _apt user reads the file from here.
+  chmod 0755 "$here" "$here/deb"
+  chmod 0644 "$pkg"
+  if [[ $upgrade -eq 1 ]]; then
+    say "apt-get update && apt-get -y upgrade"
+    apt-get update -qq && apt-get -y -qq upgrade
+  elif [[ $deps -eq 1 ]]; then
+    say "apt-get update (for the package's dependencies)"
+    apt-get update -qq
+  else
+    say "dependencies: no apt-get update (--skip-deps)"
+  fi
+  # Edited conffiles (/etc/hft) are kept without a question; the new default goes beside
+  # them as FILE.dpkg-dist.
+  say "apt-get install $deb"
+  apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$pkg"
+  say "package: $(dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}' hft)"
+  say "units installed, neither enabled nor started: set the cores, then systemctl enable --now hft.target"
+  for p in /usr/bin/hftd /usr/bin/hftctl /usr/bin/exchange-sim; do
+    [[ -x $p ]] && say "$("$p" --version 2>&1 | head -n 1) in $p"
+  done
+  run_verify /usr/bin /etc/hft/hftd.toml /usr/share/hft/scripts
+  say "deployed (package)"
+  exit 0
+fi
+if [[ -z $(ls "$here/bin") ]]; then
+  say "ERROR: this server needs the plain copy, and deploy.sh was given no --dist programs"
+  exit 1
+fi
 if [[ $deps -eq 1 ]]; then
   export DEBIAN_FRONTEND=noninteractive
   if [[ $upgrade -eq 1 ]]; then
@@ -292,16 +406,7 @@ if [[ -n $missing ]]; then
 fi
 for p in "$opt"/bin/*; do say "$("$p" --version 2>&1 | head -n 1) in $p"; done
 
-if [[ $verify -eq 1 ]]; then
-  say "verify_system.sh --bin-dir $opt/bin --config $root/etc/hft/hftd.toml"
-  rc=0
-  "$opt/scripts/verify_system.sh" --bin-dir "$opt/bin" --config "$root/etc/hft/hftd.toml" || rc=$?
-  case $rc in
-  0) say "verify_system: no FAIL" ;;
-  1) say "verify_system: FAILs above; the kernel ones go away with setup_kernel.sh and a reboot" ;;
-  *) say "verify_system: exit $rc" ;;
-  esac
-fi
+run_verify "$opt/bin" "$root/etc/hft/hftd.toml" "$opt/scripts"
 say "deployed"
 INSTALLER
 }
@@ -328,16 +433,21 @@ confirm() { # QUESTION: 0 yes
 }
 
 deploy_host() { # HOST
-  local host=$1 remote args
+  local host=$1 remote args what
   args=()
   [[ -z $root ]] || args+=(--root "$root")
   [[ $skip_deps -eq 0 ]] || args+=(--skip-deps)
   [[ $upgrade -eq 0 ]] || args+=(--upgrade)
   [[ $verify -eq 1 ]] || args+=(--no-verify)
+  args+=(--method "$method")
+  [[ -z $deb || $method == copy ]] || args+=(--deb "${deb##*/}")
   # One connection: the payload arrives on stdin, is unpacked in a temporary directory, run
   # as root, and removed.
   remote="set -e; d=\$(mktemp -d /tmp/hft-deploy.XXXXXX); trap 'rm -rf \"\$d\"' EXIT; tar -xzf - -C \"\$d\"; $sudo bash \"\$d/install.sh\" $(quote_args "${args[@]}")"
-  say "== $host: deploying (dist $dist, remote root ${root:-/})"
+  what=''
+  [[ -z $deb || $method == copy ]] || what="package ${deb##*/} where dpkg is, "
+  [[ $have_dist -eq 0 ]] || what+="dist $dist, "
+  say "== $host: deploying (${what}remote root ${root:-/}, method $method)"
   if [[ $dry_run -eq 1 ]]; then
     printf '+ tar -C %q -czf - . | ssh -p %s %s %s@%s %q\n' "$stage" "$port" "$ssh_opts" "$user" "$host" "$remote"
     return 0

@@ -17,6 +17,7 @@
 #include "daemon/engine/network_worker.h"
 #include "daemon/engine/strategy_worker.h"
 #include "daemon/order/order_manager.h"
+#include "libhft/control/control_protocol.h"
 #include "libhft/control/stats_json.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
@@ -408,6 +409,8 @@ control::EngineStats Engine::collectStats() const {
   s.fills = t.fills.load(r);
   s.partialFills = t.partialFills.load(r);
   s.rejects = t.rejects.load(r);
+  for (std::size_t i = 0; i < control::kRejectReasonMembers.size(); ++i)
+    s.*control::kRejectReasonMembers[i] = t.rejectsByReason[i].load(r);
   s.riskRejects = t.riskRejects.load(r);
   s.cancels = t.cancels.load(r);
   s.expired = t.expired.load(r);

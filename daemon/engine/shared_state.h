@@ -11,6 +11,7 @@
 #include "daemon/feed/exchange_session.h"
 #include "libhft/core/parker.h"
 #include "libhft/core/spsc_ring.h"
+#include "libhft/protocol/reject_reasons.h"
 
 namespace hft::engine {
 
@@ -56,6 +57,8 @@ struct alignas(64) StrategyCounters {
   std::atomic<std::uint64_t> fills{0};
   std::atomic<std::uint64_t> partialFills{0};
   std::atomic<std::uint64_t> rejects{0};
+  // By reject_reason, in the slots of protocol::kRejectReasons (OrderCounters').
+  std::array<std::atomic<std::uint64_t>, protocol::kRejectReasonSlots> rejectsByReason{};
   std::atomic<std::uint64_t> cancels{0};
   std::atomic<std::uint64_t> expired{0};
   std::atomic<std::uint64_t> cancelRejects{0};

@@ -73,6 +73,8 @@ void StrategyWorker::resetForSession() noexcept {
                         &c.expired, &c.cancelRejects, &c.riskRejects, &c.unknownSymbols,
                         &c.unknownReports, &c.outboundDrops, &c.ordersHeld, &c.openOrders})
     counter->store(0, std::memory_order_relaxed);
+  for (auto& counter : c.rejectsByReason)
+    counter.store(0, std::memory_order_relaxed);
   for (auto& s : shared_.symbols) {
     s.active.store(false, std::memory_order_relaxed);
     s.position.store(0, std::memory_order_relaxed);
@@ -105,6 +107,8 @@ void StrategyWorker::publishOrderCounters() noexcept {
   c.fills.store(o.fills + o.partialFills, r);
   c.partialFills.store(o.partialFills, r);
   c.rejects.store(o.rejects, r);
+  for (std::size_t i = 0; i < o.rejectsByReason.size(); ++i)
+    c.rejectsByReason[i].store(o.rejectsByReason[i], r);
   c.cancels.store(o.cancels, r);
   c.expired.store(o.expired, r);
   c.cancelRejects.store(o.cancelRejects, r);

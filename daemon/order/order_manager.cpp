@@ -183,6 +183,7 @@ ReportOutcome OrderManager::onExecutionReport(const ExecutionReport& r) noexcept
       o.rejectReason = static_cast<protocol::RejectReason>(r.rejectReason);
       finish(o, OrderState::Rejected);
       ++counters_.rejects;
+      ++counters_.rejectsByReason[protocol::rejectReasonSlot(r.rejectReason)];
       outcome = ReportOutcome::Applied;
     }
     break;

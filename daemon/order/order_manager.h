@@ -11,6 +11,7 @@
 #include "daemon/book/order_book.h"
 #include "daemon/order/position_book.h"
 #include "daemon/risk/order_intent.h"
+#include "libhft/protocol/reject_reasons.h"
 #include "libhft/protocol/wire.h"
 
 namespace hft::order {
@@ -72,6 +73,8 @@ struct OrderCounters {
   std::uint64_t partialFills = 0;
   std::uint64_t fills = 0;
   std::uint64_t rejects = 0;
+  // rejects by reject_reason, in the slots of protocol::kRejectReasons: they add up to rejects.
+  std::array<std::uint64_t, protocol::kRejectReasonSlots> rejectsByReason{};
   std::uint64_t cancels = 0;
   std::uint64_t expired = 0;
   std::uint64_t cancelRejects = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "libhft/control/control_types.h"
+#include "libhft/protocol/reject_reasons.h"
 
 namespace hft::control {
 
@@ -44,7 +45,7 @@ struct CounterField {
   std::uint64_t EngineStats::*member;
 };
 
-inline constexpr std::array<CounterField, 34> kCounterFields{{
+inline constexpr std::array<CounterField, 43> kCounterFields{{
     {"rx_packets", &EngineStats::rxPackets},
     {"rx_messages", &EngineStats::rxMessages},
     {"md_messages", &EngineStats::mdMessages},
@@ -55,6 +56,15 @@ inline constexpr std::array<CounterField, 34> kCounterFields{{
     {"fills", &EngineStats::fills},
     {"partial_fills", &EngineStats::partialFills},
     {"rejects", &EngineStats::rejects},
+    {"rejects_unknown_symbol", &EngineStats::rejectsUnknownSymbol},
+    {"rejects_invalid_price", &EngineStats::rejectsInvalidPrice},
+    {"rejects_invalid_quantity", &EngineStats::rejectsInvalidQuantity},
+    {"rejects_duplicate_cl_ord_id", &EngineStats::rejectsDuplicateClOrdId},
+    {"rejects_unknown_order", &EngineStats::rejectsUnknownOrder},
+    {"rejects_not_logged_on", &EngineStats::rejectsNotLoggedOn},
+    {"rejects_invalid_side_or_tif", &EngineStats::rejectsInvalidSideOrTif},
+    {"rejects_throttled", &EngineStats::rejectsThrottled},
+    {"rejects_other", &EngineStats::rejectsOther},
     {"risk_rejects", &EngineStats::riskRejects},
     {"cancels", &EngineStats::cancels},
     {"expired", &EngineStats::expired},
@@ -80,5 +90,20 @@ inline constexpr std::array<CounterField, 34> kCounterFields{{
     {"session_ended_ns", &EngineStats::sessionEndedNs},
     {"uptime_ns", &EngineStats::uptimeNs},
 }};
+
+// EngineStats' rejects per reason, in the slots of protocol::kRejectReasons (the key of each in
+// kCounterFields is "rejects_" + its name).
+inline constexpr std::array<std::uint64_t EngineStats::*, protocol::kRejectReasonSlots>
+    kRejectReasonMembers{{
+        &EngineStats::rejectsUnknownSymbol,
+        &EngineStats::rejectsInvalidPrice,
+        &EngineStats::rejectsInvalidQuantity,
+        &EngineStats::rejectsDuplicateClOrdId,
+        &EngineStats::rejectsUnknownOrder,
+        &EngineStats::rejectsNotLoggedOn,
+        &EngineStats::rejectsInvalidSideOrTif,
+        &EngineStats::rejectsThrottled,
+        &EngineStats::rejectsOther,
+    }};
 
 } // namespace hft::control

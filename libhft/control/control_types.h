@@ -61,8 +61,19 @@ struct EngineStats {
   std::uint64_t acks = 0;
   std::uint64_t fills = 0; // full and partial fills
   std::uint64_t partialFills = 0;
-  std::uint64_t rejects = 0;     // rejected by the exchange
-  std::uint64_t riskRejects = 0; // stopped by the local risk checks
+  std::uint64_t rejects = 0; // rejected by the exchange
+  // rejects by the wire's reject_reason (libhft/protocol/reject_reasons.h); they add up to
+  // rejects.
+  std::uint64_t rejectsUnknownSymbol = 0;
+  std::uint64_t rejectsInvalidPrice = 0;
+  std::uint64_t rejectsInvalidQuantity = 0;
+  std::uint64_t rejectsDuplicateClOrdId = 0;
+  std::uint64_t rejectsUnknownOrder = 0;
+  std::uint64_t rejectsNotLoggedOn = 0;
+  std::uint64_t rejectsInvalidSideOrTif = 0;
+  std::uint64_t rejectsThrottled = 0;
+  std::uint64_t rejectsOther = 0; // 99, or a code the protocol does not define
+  std::uint64_t riskRejects = 0;  // stopped by the local risk checks
   std::uint64_t cancels = 0;
   std::uint64_t expired = 0;
   std::uint64_t reconnects = 0;

@@ -94,7 +94,19 @@ done
 printf '%s\n' "${used[@]}" | grep -qx scripts/install-deps.sh || fail "the image does not run install-deps.sh"
 grep -Eq '^CMD .*scripts/build.sh.*--dist.*/src/dist' "$dockerfile" || fail "the image does not build into /src/dist"
 grep -q 'WORKDIR /src' "$dockerfile" || fail "the image does not work in /src"
-pass "docker/Dockerfile references only existing scripts and builds into /src/dist"
+grep -Eq '^CMD .*scripts/build.sh.*&& bash scripts/build-deb.sh /src [^ ]+ /src/dist"' "$dockerfile" ||
+  fail "the image does not build the Debian package into /src/dist after the programs"
+# The package's build dependencies are in the list the image installs.
+deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | sed -n 's/^ \([a-z0-9.+-]*\).*/\1/p')
+for d in $deps; do
+  case $d in
+  debhelper-compat | dh-sequence-installsysusers) d=debhelper ;; # provided by debhelper
+  g++) d="build-essential" ;;
+  esac
+  grep -Eq "(^|[ (])$d( |$)" "$src/scripts/install-deps.sh" ||
+    fail "Build-Depends $d is not installed by scripts/install-deps.sh (the image could not build the package)"
+done
+pass "docker/Dockerfile references only existing scripts, builds into /src/dist, then the .deb"
 
 if [[ $failures -gt 0 ]]; then
   echo "$failures check(s) failed"

@@ -3,13 +3,15 @@
 # The Debian package (debian/): builds it with dpkg-buildpackage from a copy of the source tree
 # (the checkout stays clean), then checks what the .deb holds and what lintian says of it.
 #
-#   deb_package_test.sh SOURCE_ROOT
+#   deb_package_test.sh SOURCE_ROOT [CACHE_DIR]
+# The build is scripts/build-deb.sh's: a .deb built before from the same working tree (in CACHE_DIR,
+# default a temporary directory) is reused, not built again.
 # Exit 0 pass, 1 fail, 77 skipped (no dpkg-buildpackage, dpkg-deb, lintian or build
 # dependencies). HFT_TEST_KEEP_DEB=DIR copies the built .deb to DIR; HFT_TEST_DEB=FILE checks
 # that .deb (built before, e.g. by dpkg-buildpackage in CI) instead of building one.
 set -euo pipefail
 
-src=${1:?usage: deb_package_test.sh SOURCE_ROOT}
+src=${1:?usage: deb_package_test.sh SOURCE_ROOT [CACHE_DIR]}
 failures=0
 
 skip() {
@@ -36,6 +38,7 @@ if [[ ! -f $src/debian/control ]]; then
 fi
 
 tmp=$(mktemp -d /tmp/hft-deb-test.XXXXXX)
+cache=${2:-$tmp/cache}
 cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -48,36 +51,18 @@ if [[ -n $prebuilt ]]; then
   deb=$prebuilt
   echo "checking $deb (HFT_TEST_DEB; not building)"
 else
-  (cd "$src" && dpkg-checkbuilddeps) || skip "build dependencies missing (dpkg-checkbuilddeps above)"
-
-  # ------------------------------------------------------------------ copy of the source tree
-  # The working tree as it is (tracked and untracked files, not the ignored build directories),
-  # so that uncommitted changes are what gets packaged.
-  mkdir "$tmp/hft"
-  if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    git -C "$src" ls-files -z --cached --others --exclude-standard |
-      while IFS= read -r -d '' f; do
-        [[ -e $src/$f ]] && printf '%s\0' "$f"
-      done |
-      tar -C "$src" --null -T - -cf - | tar -C "$tmp/hft" -xf -
-  else
-    tar -C "$src" --exclude='./build*' --exclude='./obj-*' -cf - . | tar -C "$tmp/hft" -xf -
-  fi
-
-  # ------------------------------------------------------------------ build
-  echo "building the package in $tmp/hft (log: $tmp/build.log) ..."
-  if ! (cd "$tmp/hft" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
-    nice -n 19 dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
-    tail -n 60 "$tmp/build.log"
-    fail "dpkg-buildpackage failed"
+  # scripts/build-deb.sh: dpkg-buildpackage on a copy of the working tree, or the .deb it built
+  # before from the same tree (CACHE_DIR, shared with deb_lifecycle_test.sh).
+  rc=0
+  deb=$(bash "$src/scripts/build-deb.sh" "$src" "$cache" | tail -n 1) || rc=$?
+  case $rc in
+  0) ;;
+  77) skip "no package built (scripts/build-deb.sh above)" ;;
+  *)
+    fail "building the package failed (scripts/build-deb.sh exited $rc)"
     exit 1
-  fi
-  debs=("$tmp"/hft_*.deb)
-  [[ -f ${debs[0]} ]] || {
-    fail "dpkg-buildpackage made no hft_*.deb in $tmp"
-    exit 1
-  }
-  deb=${debs[0]}
+    ;;
+  esac
   pass "dpkg-buildpackage -b built $(basename "$deb")"
   if [[ -n ${HFT_TEST_KEEP_DEB:-} ]]; then
     mkdir -p "$HFT_TEST_KEEP_DEB"
@@ -108,7 +93,12 @@ grep -q 'deb-systemd-helper debian-installed' "$tmp/ctrl/postinst" ||
   fail "postinst enables the units on a first install (not dh_installsystemd --no-enable)"
 grep -q 'deb-systemd-invoke' "$tmp/ctrl/postinst" && fail "postinst starts or restarts a unit"
 grep -q 'deb-systemd-invoke stop' "$tmp/ctrl/prerm" 2>/dev/null || fail "prerm does not stop the units"
-pass "maintainer scripts: sysusers and tmpfiles at install, no unit enabled or started, stop on remove"
+# Purge takes the logs (Debian policy 10.8) and the simulator's state, never the sessions.
+grep -q 'rm -rf "${DPKG_ROOT:-}/var/log/hft"' "$tmp/ctrl/postrm" 2>/dev/null ||
+  fail "postrm does not delete /var/log/hft on purge"
+grep -q 'rm -rf.*/var/lib/hft\b' "$tmp/ctrl/postrm" && fail "postrm deletes /var/lib/hft (the sessions)"
+grep -q 'deb-systemd-helper purge' "$tmp/ctrl/postrm" || fail "postrm lacks dh_installsystemd's purge"
+pass "maintainer scripts: sysusers and tmpfiles at install, no unit enabled or started, stop on remove, logs purged"
 
 # ------------------------------------------------------------------ contents
 contents=$(dpkg-deb -c "$deb" | awk '{print $NF}')

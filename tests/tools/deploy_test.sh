@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # scripts/deploy.sh end to end against an sshd in a network namespace of its own: the "server"
-# is this machine, deployed into a temporary --remote-root. Leaves nothing behind.
+# is this machine, deployed into a temporary --remote-root. The Debian package path (--deb):
+# its usage errors, its fallback to the copy under --remote-root, and a real apt-get install
+# over ssh into a throw-away systemd "server" (tests/systemd's container harness, with its own
+# sshd) of a small test package named hft, twice, to see an edited conffile kept. Leaves
+# nothing behind.
 #
 #   deploy_test.sh SOURCE_ROOT      (HFTD, HFTCTL, EXCHANGE_SIM: the programs to deploy)
 # Exit 0 pass, 1 fail, 77 skipped (not root, no sshd or no network namespaces).
@@ -201,8 +205,152 @@ expect_usage --host h --dist "$dist" --port 0
 expect_usage --host h --dist "$dist" --remote-root relative/path
 expect_usage --host h --dist "$dist" --reboot
 expect_usage --host h --dist "$dist" --bogus
+expect_usage --host h --deb "$tmp/none.deb"                           # no package
+expect_usage --host h --deb "$tmp/client_key"                         # not a package
+expect_usage --host h --method deb                                    # deb without --deb
+expect_usage --host h --dist "$dist" --method bogus
 (setsid "$deploy" --host h --dist "$dist" --setup-kernel </dev/null >/dev/null 2>&1) && fail "--setup-kernel without a terminal or --yes must be refused"
 pass "usage errors exit 2"
+
+# ------------------------------------------------------------------ the Debian package path
+# A small package named hft: the built programs in /usr/bin, verify_system.sh where the real
+# package has it, and /etc/hft/hftd.toml as a conffile. VERSION OUT.
+make_test_deb() {
+  local d=$tmp/debroot-$1
+  mkdir -p "$d/DEBIAN" "$d/usr/bin" "$d/usr/share/hft/scripts" "$d/etc/hft"
+  cp "$HFTD" "$d/usr/bin/hftd"
+  cp "$HFTCTL" "$d/usr/bin/hftctl"
+  cp "$EXCHANGE_SIM" "$d/usr/bin/exchange-sim"
+  cp "$src/scripts/verify_system.sh" "$src/scripts/lib.sh" "$d/usr/share/hft/scripts/"
+  { cat "$src/conf/hftd.toml"; echo "# test package $1"; } >"$d/etc/hft/hftd.toml"
+  echo /etc/hft/hftd.toml >"$d/DEBIAN/conffiles"
+  printf '%s\n' "Package: hft" "Version: $1" "Architecture: all" \
+    "Maintainer: hft tests <tests@invalid>" "Description: deploy_test.sh's stand-in for hft" \
+    >"$d/DEBIAN/control"
+  dpkg-deb --root-owner-group -b "$d" "$2" >/dev/null
+}
+if command -v dpkg-deb >/dev/null; then
+  make_test_deb 0.0.1-test "$tmp/hft_0.0.1-test_all.deb"
+  make_test_deb 0.0.2-test "$tmp/hft_0.0.2-test_all.deb"
+  expect_usage --host h --deb "$tmp/hft_0.0.1-test_all.deb" --method deb --remote-root "$fresh"
+  # auto, with a --remote-root: dpkg cannot install there, so the copy goes in.
+  viaroot=$tmp/viaroot
+  mkdir "$viaroot"
+  rc=0
+  in_ns "$deploy" --host 127.0.0.1 --port "$port" --ssh-opts "$ssh_opts" --dist "$dist" \
+    --deb "$tmp/hft_0.0.1-test_all.deb" --remote-root "$viaroot" --skip-deps --no-verify \
+    --log "$tmp/deb-root.log" >/dev/null 2>&1 || rc=$?
+  [[ $rc -eq 0 ]] || fail "deploy.sh --deb with --remote-root exited $rc"
+  grep -q "package: not into remote root $viaroot" "$tmp/deb-root.log" ||
+    fail "deploy.sh --deb --remote-root does not say it copies instead"
+  cmp -s "$HFTD" "$viaroot/opt/hft/bin/hftd" || fail "the copy did not land under --remote-root"
+  # --deb without --dist, to a server that needs the copy: that server fails, clearly.
+  mkdir "$tmp/nodist"
+  rc=0
+  in_ns "$deploy" --host 127.0.0.1 --port "$port" --ssh-opts "$ssh_opts" \
+    --deb "$tmp/hft_0.0.1-test_all.deb" --remote-root "$tmp/nodist" --skip-deps \
+    >"$tmp/deb-nodist.log" 2>&1 || rc=$?
+  [[ $rc -eq 1 ]] || fail "--deb, no --dist, a server needing the copy: exit $rc, not 1"
+  grep -q 'needs the plain copy, and deploy.sh was given no --dist' "$tmp/deb-nodist.log" ||
+    fail "the missing --dist is not reported"
+  in_ns "$deploy" --host 127.0.0.1 --port "$port" --ssh-opts "$ssh_opts" \
+    --deb "$tmp/hft_0.0.1-test_all.deb" --dry-run >"$tmp/deb-dry.log" 2>&1 ||
+    fail "--deb --dry-run failed"
+  grep -q '^  \./deb/hft_0\.0\.1-test_all\.deb$' "$tmp/deb-dry.log" ||
+    fail "--dry-run does not list the package"
+  grep -q "apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold" \
+    "$tmp/deb-dry.log" || fail "the installer does not apt-get install keeping edited conffiles"
+  pass "--deb: usage errors, the copy under --remote-root, no --dist for a server needing the copy fails, dry run"
+else
+  echo "note: no dpkg-deb: the package path is not tested"
+fi
+
+# The real thing: deploy.sh --deb over ssh to an sshd inside a throw-away systemd server (its
+# own pid/mount/net namespaces on an overlay of /: nothing is installed on this machine).
+deb_server_test() (
+  c=/etc/hft-deploy-test sshd_job=''
+  container_lib=$src/tests/systemd/container-lib.sh
+  [[ -f $container_lib && -x /lib/systemd/systemd ]] || {
+    echo "no container harness or systemd"
+    exit 77
+  }
+  # shellcheck source=SCRIPTDIR/../systemd/container-lib.sh
+  source "$container_lib"
+  container_cgroup_check || {
+    echo "$ct_why"
+    exit 77
+  }
+  diagnostics() { container_diagnostics 0 20; }
+  # sshd (started by this test, outside systemd's units) goes first, by its PID.
+  stop_sshd() {
+    local pid
+    pid=$(ct cat /run/hft-deploy-test-sshd.pid 2>/dev/null) || return 0
+    ct kill "$pid" 2>/dev/null || true
+    [[ -z $sshd_job ]] || wait "$sshd_job" 2>/dev/null || true
+  }
+  # container_teardown takes the exit status from $?: keep it across stop_sshd.
+  rc_=0
+  trap 'rc_=$?; stop_sshd; set +e; (exit "$rc_"); container_teardown' EXIT
+  container_boot hft-deploy-deb "$src/tests/systemd/container-init.sh" \
+    "$src/tests/systemd/hft-test.target"
+  ct mkdir -p -m 0755 /run/sshd "$c"
+  for f in host_key authorized_keys; do ct install -m 0600 /dev/stdin "$c/$f" <"$tmp/$f"; done
+  sed -e "s|$tmp/|$c/|g" "$tmp/sshd_config" | ct tee "$c/sshd_config" >/dev/null
+  ct ip link set lo up
+  ct /usr/sbin/sshd -D -e -f "$c/sshd_config" -p 2222 -o PidFile=/run/hft-deploy-test-sshd.pid \
+    2>"$tmp/ct-sshd.log" &
+  sshd_job=$!
+  for ((i = 0; i < 200; i++)); do
+    grep -q 'Server listening on 127.0.0.1' "$tmp/ct-sshd.log" && break
+    sleep 0.05
+  done
+  grep -q 'Server listening on 127.0.0.1' "$tmp/ct-sshd.log" || {
+    cat "$tmp/ct-sshd.log"
+    fail "sshd in the container did not start"
+  }
+  to_server() { # LOG VERSION: deploy.sh --deb from this host, in the container's network
+    nsenter --target "$ct_pid" --net -- "$deploy" --host 127.0.0.1 --port 2222 \
+      --ssh-opts "$ssh_opts" --deb "$tmp/hft_$2_all.deb" --skip-deps --log "$1" \
+      >/dev/null 2>&1 || {
+      cat "$1"
+      fail "deploy.sh --deb $2 into the container failed"
+    }
+  }
+  # shellcheck disable=SC2016 # dpkg-query's format
+  status='${Version} ${db:Status-Abbrev}'
+  to_server "$tmp/deb1.log" 0.0.1-test
+  [[ $(ct dpkg-query -W -f "$status" hft) == "0.0.1-test ii " ]] ||
+    fail "hft 0.0.1-test is not installed in the container: $(ct dpkg-query -W -f "$status" hft)"
+  grep -q 'apt-get install hft_0.0.1-test_all.deb' "$tmp/deb1.log" ||
+    fail "the package was not installed with apt-get"
+  grep -q 'dependencies: no apt-get update (--skip-deps)' "$tmp/deb1.log" ||
+    fail "--skip-deps not honoured"
+  grep -Eq "^PASS +bin:hftd +/usr/bin/hftd" "$tmp/deb1.log" ||
+    fail "verify_system did not check /usr/bin/hftd"
+  grep -q 'deployed (package)' "$tmp/deb1.log" || fail "no 'deployed (package)'"
+  ct test -e /opt/hft/bin/hftd && fail "the package path also copied to /opt/hft"
+  echo "# edited on the server" | ct tee -a /etc/hft/hftd.toml >/dev/null
+  edited=$(ct sha256sum /etc/hft/hftd.toml)
+  to_server "$tmp/deb2.log" 0.0.2-test
+  [[ $(ct dpkg-query -W -f "$status" hft) == "0.0.2-test ii " ]] ||
+    fail "the upgrade to 0.0.2-test did not happen"
+  [[ $(ct sha256sum /etc/hft/hftd.toml) == "$edited" ]] ||
+    fail "the edited conffile was replaced on the upgrade"
+  ct grep -q 'test package 0.0.2-test' /etc/hft/hftd.toml.dpkg-dist ||
+    fail "the new default is not beside it as hftd.toml.dpkg-dist"
+)
+if command -v dpkg-deb >/dev/null; then
+  rc=0
+  deb_server_test >"$tmp/deb-server.log" 2>&1 || rc=$?
+  case $rc in
+  0) pass "--deb over ssh into a systemd server: apt-get install, verify_system on /usr/bin, an upgrade keeps the edited conffile (.dpkg-dist beside it)" ;;
+  77) echo "note: the package's real install is not tested: $(tail -n 1 "$tmp/deb-server.log")" ;;
+  *)
+    cat "$tmp/deb-server.log"
+    fail "deploy.sh --deb into the systemd server"
+    ;;
+  esac
+fi
 
 cleanup
 trap - EXIT

@@ -8,13 +8,14 @@
 # short session and fetches both data directories; the test checks each step's result on
 # both servers, then tears everything down and checks that nothing is left.
 #
-#   fleet_test.sh SOURCE_ROOT
+#   fleet_test.sh SOURCE_ROOT CACHE_DIR     (CACHE_DIR: scripts/build-deb.sh's, shared)
 # Exit 0 pass, 1 fail, 77 skipped (not root, no ansible-playbook, sshd, unshare or overlayfs).
-# HFT_TEST_DEB=FILE uses that .deb instead of building one (deb_package_test.sh builds it);
+# HFT_TEST_DEB=FILE uses that .deb instead of the one scripts/build-deb.sh builds or reuses;
 # HFT_TEST_KEEP=1 keeps the work directory (logs, fetched data) under /var/tmp.
 set -euo pipefail
 
-src=${1:?usage: fleet_test.sh SOURCE_ROOT}
+src=${1:?usage: fleet_test.sh SOURCE_ROOT CACHE_DIR}
+cache=${2:?usage: fleet_test.sh SOURCE_ROOT CACHE_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 start=$SECONDS
 log() { printf '[%4ds] %s\n' "$((SECONDS - start))" "$*"; }
@@ -95,16 +96,19 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ the package
 deb=${HFT_TEST_DEB:-}
 if [[ -z $deb ]]; then
-  log "building the package (deb_package_test.sh, log: $work/deb.log) ..."
-  if ! HFT_TEST_KEEP_DEB=$work/deb bash "$here/deb_package_test.sh" "$src" >"$work/deb.log" 2>&1
-  then
-    tail -n 30 "$work/deb.log"
-    grep -q '^SKIP' "$work/deb.log" && skip "cannot build the package: $(grep '^SKIP' "$work/deb.log")"
-    fail "the package did not build"
-    exit 1
-  fi
-  debs=("$work"/deb/hft_*.deb)
-  deb=${debs[0]}
+  # scripts/build-deb.sh: the .deb deb_package built from this same tree, or a build now.
+  log "the package (scripts/build-deb.sh, log: $work/deb.log) ..."
+  rc=0
+  deb=$(bash "$src/scripts/build-deb.sh" "$src" "$cache" 2>"$work/deb.log" | tail -n 1) || rc=$?
+  case $rc in
+    0) ;;
+    77) skip "no package built: $(tail -n 1 "$work/deb.log")" ;;
+    *)
+      tail -n 30 "$work/deb.log"
+      fail "scripts/build-deb.sh exited $rc"
+      exit 1
+      ;;
+  esac
 fi
 [[ -f $deb ]] || { fail "no package: $deb"; exit 1; }
 ok "package $(basename "$deb")"

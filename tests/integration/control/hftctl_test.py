@@ -35,6 +35,11 @@ STATS_KEYS = {
     "session_started_ns": int, "uptime_ns": int, "symbols": list,
     "latency": dict,
 }
+# Exchange rejects by the wire's reject_reason (docs/control.md); they add up to "rejects".
+REJECT_KEYS = tuple("rejects_" + r for r in (
+    "unknown_symbol", "invalid_price", "invalid_quantity", "duplicate_cl_ord_id",
+    "unknown_order", "not_logged_on", "invalid_side_or_tif", "throttled", "other"))
+STATS_KEYS.update({key: int for key in REJECT_KEYS})
 SYMBOL_KEYS = {"symbol_id": int, "position": int, "realized_pnl": float,
                "unrealized_pnl": float, "mid": float}
 LATENCY_KEYS = ("count", "min", "mean", "p50", "p90", "p99", "p99_9", "max")
@@ -210,6 +215,10 @@ class HftctlTest(unittest.TestCase):
         self.check_stats_schema(stats)
         self.assertEqual(stats["rx_packets"], 1001)
         self.assertEqual(stats["symbols"][1]["mid"], 99999.0001)
+        # The fake's 2 rejects: 1 invalid price, 1 throttled, through GetStats' a{sv}.
+        self.assertEqual(stats["rejects_invalid_price"], 1)
+        self.assertEqual(stats["rejects_throttled"], 1)
+        self.assertEqual(sum(stats[k] for k in REJECT_KEYS), stats["rejects"])
 
     def test_stats_table_has_counters_symbols_and_percentiles(self):
         r = self.ctl("stats")

@@ -35,7 +35,7 @@ COUNTERS = {
     "malformed_frames": "hft_malformed_frames_total",
     "orders_sent": "hft_orders_sent_total", "acks": "hft_order_acks_total",
     "fills": "hft_fills_total", "partial_fills": "hft_partial_fills_total",
-    "rejects": "hft_order_rejects_total", "risk_rejects": "hft_risk_rejects_total",
+    "risk_rejects": "hft_risk_rejects_total",
     "cancels": "hft_cancels_total", "expired": "hft_orders_expired_total",
     "reconnects": "hft_reconnects_total", "cancel_rejects": "hft_cancel_rejects_total",
     "unsent_orders": "hft_unsent_orders_total",
@@ -46,6 +46,10 @@ COUNTERS = {
     "md_recording_lost": "hft_md_recording_lost_total",
     "orders_held": "hft_orders_held_total",
 }
+# The reasons of the wire protocol's reject_reason (docs/protocol.md): rejects_<reason> in the
+# stats JSON, hft_order_rejects_total{reason="<reason>"} in the metrics.
+REJECT_REASONS = ("unknown_symbol", "invalid_price", "invalid_quantity", "duplicate_cl_ord_id",
+                  "unknown_order", "not_logged_on", "invalid_side_or_tif", "throttled", "other")
 GAUGES = {key: "hft_" + key for key in (
     "journal_unwritten", "journal_complete", "disk_full",
     "risk_max_order_qty", "risk_max_position", "risk_max_open_orders",
@@ -101,6 +105,11 @@ def expected_series(stats):
         put(name, stats[key] / 1e9)
     for key, name in {**COUNTERS, **GAUGES}.items():
         put(name, stats[key])
+    for reason in REJECT_REASONS:
+        put("hft_order_rejects_total", stats["rejects_" + reason], reason=reason)
+    unreported = stats["rejects"] - sum(stats["rejects_" + r] for r in REJECT_REASONS)
+    if unreported > 0:
+        put("hft_order_rejects_total", unreported, reason="unreported")
     for sym in stats["symbols"]:
         sid = str(sym["symbol_id"])
         put("hft_position", sym["position"], symbol_id=sid)
@@ -159,7 +168,7 @@ def check_scrape_equals(case, port, stats):
                      f"unexpected {sorted(map(str, extra))}")
     for key, value in expected.items():
         case.assertEqual(series[key], value, key)
-    for name in COUNTERS.values():
+    for name in [*COUNTERS.values(), "hft_order_rejects_total"]:
         case.assertEqual(types[name], "counter", name)
     case.assertEqual(types["hft_latency_seconds"], "summary")
     case.assertEqual(types["hft_position"], "gauge")
@@ -275,11 +284,19 @@ class RealHftdTest(ProcCase):
         os.mkdir(textdir)
         exporter, port = start_node_exporter(textdir)
         self.procs.append(exporter)
-        exchange, xport, _ = start_exchange(self.tmp)
+        # The exchange throttles at one order a second: some orders come back rejected with
+        # reason 8, which hftd must count as rejects_throttled and hftctl label "throttled".
+        config = os.path.join(self.tmp, "exchange-sim.toml")
+        with open(config, "w") as f:
+            f.write("[orders]\nmax_orders_per_sec = 1\n")
+        exchange, xport, _ = start_exchange(self.tmp, extra=["--config", config])
         self.procs.append(exchange)
         self.start_hftd(xport, "--start-session")
-        wait_for(lambda: stats(self.sock)["fills"] > 0 and stats(self.sock)["state"] == "trading",
-                 "hftd to trade and fill")
+
+        def traded_and_throttled():
+            s = stats(self.sock)
+            return s["fills"] > 0 and s["rejects_throttled"] > 0 and s["state"] == "trading"
+        wait_for(traded_and_throttled, "hftd to trade, fill and be throttled")
         hftctl(self.sock, "stop-session")
         wait_for(lambda: stats(self.sock)["state"] == "idle", "hftd to be idle")
         path = os.path.join(textdir, "hft.prom")
@@ -292,6 +309,8 @@ class RealHftdTest(ProcCase):
             self.assertGreater(doc["fills"], 0)
             self.assertTrue(doc["symbols"] and doc["latency"], doc)
             self.assertTrue(doc["session_id"])
+            self.assertGreater(doc["rejects_throttled"], 0)
+            self.assertEqual(doc["rejects"], sum(doc["rejects_" + r] for r in REJECT_REASONS))
             check_scrape_equals(self, port, doc)
         finally:
             end_process(proc, lambda p: p.terminate(), timeout=10)

@@ -106,6 +106,8 @@ public:
     s.fills = 40;
     s.partialFills = 7;
     s.rejects = 2;
+    s.rejectsInvalidPrice = 1;
+    s.rejectsThrottled = 1;
     s.riskRejects = 5;
     s.cancels = 60;
     s.expired = 4;

@@ -30,6 +30,9 @@ hft::control::EngineStats knownStats() {
   s.fills = 8;
   s.partialFills = 9;
   s.rejects = 10;
+  s.rejectsInvalidPrice = 3;
+  s.rejectsThrottled = 6;
+  s.rejectsOther = 1;
   s.riskRejects = 11;
   s.cancels = 12;
   s.expired = 13;
@@ -115,8 +118,16 @@ hft_fills_total 8
 # HELP hft_partial_fills Partial fills (also counted in hft_fills_total).
 hft_partial_fills_total 9
 # TYPE hft_order_rejects counter
-# HELP hft_order_rejects Orders rejected by the exchange.
-hft_order_rejects_total 10
+# HELP hft_order_rejects Orders rejected by the exchange, by the reject_reason of its execution report.
+hft_order_rejects_total{reason="unknown_symbol"} 0
+hft_order_rejects_total{reason="invalid_price"} 3
+hft_order_rejects_total{reason="invalid_quantity"} 0
+hft_order_rejects_total{reason="duplicate_cl_ord_id"} 0
+hft_order_rejects_total{reason="unknown_order"} 0
+hft_order_rejects_total{reason="not_logged_on"} 0
+hft_order_rejects_total{reason="invalid_side_or_tif"} 0
+hft_order_rejects_total{reason="throttled"} 6
+hft_order_rejects_total{reason="other"} 1
 # TYPE hft_risk_rejects counter
 # HELP hft_risk_rejects Orders stopped by the local risk checks.
 hft_risk_rejects_total 11
@@ -249,6 +260,16 @@ TEST_CASE("openmetrics: a state this hftctl does not know is shown, escaped, as 
   CHECK(text.find("hft_link_up 0\n") != std::string::npos);
   CHECK(text.find("hft_engine_state{state=\"trading\"} 0\n") != std::string::npos);
   CHECK(text.find("hft_engine_state{state=\"re\\\"sync\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("openmetrics: rejects an hftd does not report by reason show as reason unreported") {
+  hft::control::EngineStats s = knownStats(); // 10 rejects, 3 + 6 + 1 by reason
+  CHECK(statsMetrics(s, MetricsDialect::Prometheus).find("unreported") == std::string::npos);
+  s.rejects = 14; // as an hftd older than this hftctl sends: no reasons for 4 of them
+  const std::string text = statsMetrics(s, MetricsDialect::Prometheus);
+  CHECK(text.find("hft_order_rejects_total{reason=\"throttled\"} 6\n"
+                  "hft_order_rejects_total{reason=\"other\"} 1\n"
+                  "hft_order_rejects_total{reason=\"unreported\"} 4\n") != std::string::npos);
 }
 
 TEST_CASE("openmetrics: the Prometheus dialect names counters by their sample, has no UNIT, "

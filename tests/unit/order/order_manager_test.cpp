@@ -198,6 +198,36 @@ TEST_CASE("OrderManager: a reject before acceptance closes the order with its re
   CHECK(om.openQty(kSymbol, Side::Buy) == 0);
   CHECK(om.positions().position(kSymbol) == 0);
   CHECK(om.counters().rejects == 1);
+  CHECK(om.counters().rejectsByReason[1] == 1); // slot 1: invalid_price (code 2)
+}
+
+TEST_CASE("OrderManager: rejects are counted by reason; unknown codes count as other") {
+  OrderManager om;
+  const auto rejectWith = [&om](RejectReason reason) {
+    const std::uint64_t id = send(om);
+    Exchange x(id);
+    REQUIRE(om.onExecutionReport(x.report(ExecType::Rejected, 0, 0, 0, 0, reason)) ==
+            ReportOutcome::Applied);
+  };
+  rejectWith(RejectReason::Throttled);
+  rejectWith(RejectReason::Throttled);
+  rejectWith(RejectReason::NotLoggedOn);
+  rejectWith(RejectReason::Other);
+  rejectWith(static_cast<RejectReason>(42)); // not in the protocol
+  rejectWith(RejectReason::None);            // 0: the protocol says it never comes
+  const auto& c = om.counters();
+  CHECK(c.rejects == 6);
+  const auto slot = [&c](RejectReason reason) {
+    return c.rejectsByReason[hft::protocol::rejectReasonSlot(static_cast<std::uint8_t>(reason))];
+  };
+  CHECK(slot(RejectReason::Throttled) == 2);
+  CHECK(slot(RejectReason::NotLoggedOn) == 1);
+  CHECK(slot(RejectReason::Other) == 3);
+  CHECK(slot(RejectReason::UnknownSymbol) == 0);
+  std::uint64_t sum = 0;
+  for (const std::uint64_t n : c.rejectsByReason)
+    sum += n;
+  CHECK(sum == c.rejects);
 }
 
 TEST_CASE("OrderManager: a reject after the ack is inconsistent and changes nothing") {
@@ -210,6 +240,7 @@ TEST_CASE("OrderManager: a reject after the ack is inconsistent and changes noth
   CHECK(om.find(id)->state == OrderState::New);
   CHECK(om.openOrders() == 1);
   CHECK(om.counters().rejects == 0);
+  CHECK(om.counters().rejectsByReason[hft::protocol::rejectReasonSlot(99)] == 0);
   CHECK(om.counters().inconsistent == 1);
 }
 
