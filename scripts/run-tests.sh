@@ -74,7 +74,9 @@ print(n)' "$json")
 for b in $builds; do
   case $b in
   release)
-    setup build/release --buildtype=release
+    # -Dsystemd_tests: also the tests that boot systemd for deploy.sh, collect_data.sh and the
+    # Debian package (root; each skips with the reason otherwise).
+    setup build/release --buildtype=release -Dsystemd_tests=true
     run_suite release build/release --no-suite fuzz-run
     ;;
   asan)
