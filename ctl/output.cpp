@@ -11,12 +11,10 @@
 
 #include "libhft/control/control_protocol.h"
 #include "libhft/control/stats_json.h"
-#include "libhft/core/json_writer.h"
+#include "libhft/core/json.h"
 
 namespace hft::ctl {
 namespace {
-
-using Json = core::JsonWriter;
 
 std::string orDash(const std::string& text) { return text.empty() ? "-" : text; }
 
@@ -41,7 +39,7 @@ std::size_t displayWidth(std::string_view text) {
 
 } // namespace
 
-std::string jsonString(std::string_view text) { return core::JsonWriter::quote(text); }
+std::string jsonString(std::string_view text) { return core::dumpJson(core::Json(text)); }
 
 std::string TextTable::render() const {
   std::vector<std::size_t> widths(columns_.size(), 0);
@@ -201,69 +199,38 @@ std::string formatReload(const control::ReloadResult& result) {
 }
 
 std::string statusJson(const control::EngineStatus& s) {
-  Json j;
-  j.beginObject();
-  j.field("state", s.state);
-  j.field("session_id", s.sessionId);
-  j.field("version", s.version);
-  j.field("network_core", s.networkCore);
-  j.field("strategy_core", s.strategyCore);
-  j.field("poll_mode", s.pollMode);
-  j.field("exchange", s.exchange);
-  j.field("kill_switch", s.killSwitch);
-  j.field("uptime_ns", s.uptimeNs);
-  j.endObject();
-  return j.take();
+  return core::dumpJson(core::Json{{"state", s.state},
+                                   {"session_id", s.sessionId},
+                                   {"version", s.version},
+                                   {"network_core", s.networkCore},
+                                   {"strategy_core", s.strategyCore},
+                                   {"poll_mode", s.pollMode},
+                                   {"exchange", s.exchange},
+                                   {"kill_switch", s.killSwitch},
+                                   {"uptime_ns", s.uptimeNs}});
 }
 
-std::string statsJson(const control::EngineStats& stats) {
-  Json j;
-  control::writeStatsJson(j, stats);
-  return j.take();
-}
+std::string statsJson(const control::EngineStats& stats) { return control::statsJson(stats); }
 
 std::string summaryJson(const control::SessionSummary& summary) {
-  Json j;
-  j.beginObject();
-  j.field("session_id", summary.sessionId);
-  j.field("directory", summary.directory);
-  j.key("stats");
-  control::writeStatsJson(j, summary.stats);
-  j.endObject();
-  return j.take();
+  return core::dumpJson(core::Json{{"session_id", summary.sessionId},
+                                   {"directory", summary.directory},
+                                   {"stats", control::statsJsonValue(summary.stats)}});
 }
 
 std::string reloadJson(const control::ReloadResult& result) {
-  Json j;
-  j.beginObject();
-  j.key("applied").beginArray();
-  for (const std::string& item : result.applied)
-    j.value(std::string_view(item));
-  j.endArray();
-  j.key("needs_restart").beginArray();
-  for (const std::string& item : result.needsRestart)
-    j.value(std::string_view(item));
-  j.endArray();
-  j.endObject();
-  return j.take();
+  return core::dumpJson(
+      core::Json{{"applied", result.applied}, {"needs_restart", result.needsRestart}});
 }
 
 std::string sessionIdJson(std::string_view sessionId) {
-  Json j;
-  j.beginObject().key("session_id").value(sessionId).endObject();
-  return j.take();
+  return core::dumpJson(core::Json{{"session_id", sessionId}});
 }
 
-std::string killSwitchJson(bool on) {
-  Json j;
-  j.beginObject().key("kill_switch").value(on).endObject();
-  return j.take();
-}
+std::string killSwitchJson(bool on) { return core::dumpJson(core::Json{{"kill_switch", on}}); }
 
 std::string versionJson(std::string_view client, std::string_view daemon) {
-  Json j;
-  j.beginObject().key("hftctl").value(client).key("hftd").value(daemon).endObject();
-  return j.take();
+  return core::dumpJson(core::Json{{"hftctl", client}, {"hftd", daemon}});
 }
 
 } // namespace hft::ctl

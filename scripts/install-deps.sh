@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config cmake clang llvm lld
   libsystemd-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libbpf-dev libxdp-dev
-  libnuma-dev doctest-dev libclang-rt-14-dev zlib1g-dev
+  libnuma-dev doctest-dev libclang-rt-14-dev zlib1g-dev nlohmann-json3-dev
   # run and test
   systemd python3 python3-numpy python3-matplotlib iproute2 procps util-linux passwd
   xdp-tools openssh-client openssh-server file

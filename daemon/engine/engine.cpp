@@ -21,7 +21,6 @@
 #include "libhft/control/stats_json.h"
 #include "libhft/core/clock.h"
 #include "libhft/core/cpu.h"
-#include "libhft/core/json_writer.h"
 #include "libhft/core/logging.h"
 #include "libhft/core/stamp_clock.h"
 #include "libhft/protocol/codec.h"

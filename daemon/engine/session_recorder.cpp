@@ -16,7 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/engine/journal.h"
-#include "libhft/core/json_writer.h"
+#include "libhft/core/json.h"
 
 namespace hft::engine {
 namespace {
@@ -352,23 +352,24 @@ void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
 }
 
 std::string SessionRecorder::histogramsJsonLocked() const {
-  core::JsonWriter w(true);
-  w.beginObject().key("stages").beginObject();
+  core::Json stages = core::Json::object();
   for (std::size_t i = 0; i < kStageCount; ++i) {
     const auto& h = histograms_[i];
-    w.key(kStageNames[i]).beginObject();
-    w.field("count", h.count()).field("min", h.min()).field("max", h.max());
-    w.field("mean", h.mean());
-    w.field("p50", h.percentile(50)).field("p90", h.percentile(90));
-    w.field("p99", h.percentile(99)).field("p99_9", h.percentile(99.9));
-    w.key("buckets").beginArray();
-    h.forEachBucket([&w](std::uint64_t low, std::uint64_t high, std::uint64_t count) {
-      w.beginArray().value(low).value(high).value(count).endArray();
+    core::Json buckets = core::Json::array();
+    h.forEachBucket([&buckets](std::uint64_t low, std::uint64_t high, std::uint64_t count) {
+      buckets.push_back(core::Json::array({low, high, count}));
     });
-    w.endArray().endObject();
+    stages[kStageNames[i]] = core::Json{{"count", h.count()},
+                                        {"min", h.min()},
+                                        {"max", h.max()},
+                                        {"mean", h.mean()},
+                                        {"p50", h.percentile(50)},
+                                        {"p90", h.percentile(90)},
+                                        {"p99", h.percentile(99)},
+                                        {"p99_9", h.percentile(99.9)},
+                                        {"buckets", std::move(buckets)}};
   }
-  w.endObject().endObject();
-  return w.str() + "\n";
+  return core::dumpJson(core::Json{{"stages", std::move(stages)}}, true) + "\n";
 }
 
 void SessionRecorder::close(const std::string& statsJson) {

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "libhft/core/json_writer.h"
+#include "libhft/core/json.h"
 #include "libhft/protocol/codec.h"
 
 namespace hft::report {
@@ -73,93 +73,85 @@ std::string statsJson(const RunFigures& f) {
   const auto& m = f.matching;
   const auto& s = f.server;
   const auto& h = f.tickToTrade;
-  core::JsonWriter w(true);
-  w.beginObject();
-  w.field("orders", m.orders);
-  w.field("orders_accepted", m.ordersAccepted);
-  w.field("orders_marketable", m.ordersMarketable);
-  w.field("orders_filled", m.ordersFilled);
-  w.field("fills", m.fills);
-  w.field("partial_fills", m.partialFills);
-  w.field("resting_fills", m.restingFills);
-  w.field("filled_qty", m.filledQty);
-  w.field("fill_ratio", fillRatio(m));
-  w.field("rejects", m.rejects);
-  w.key("rejects_by_reason").beginObject();
+  core::Json j = core::Json::object();
+  j["orders"] = m.orders;
+  j["orders_accepted"] = m.ordersAccepted;
+  j["orders_marketable"] = m.ordersMarketable;
+  j["orders_filled"] = m.ordersFilled;
+  j["fills"] = m.fills;
+  j["partial_fills"] = m.partialFills;
+  j["resting_fills"] = m.restingFills;
+  j["filled_qty"] = m.filledQty;
+  j["fill_ratio"] = fillRatio(m);
+  j["rejects"] = m.rejects;
+  core::Json& o1 = j["rejects_by_reason"] = core::Json::object();
   for (std::size_t i = 0; i < std::size(kReasonKeys); ++i)
-    w.field(kReasonKeys[i], m.rejectsByReason[i]);
-  w.endObject();
-  w.field("cancel_requests", m.cancelRequests);
-  w.field("cancels", m.cancels);
-  w.field("cancel_rejects", m.cancelRejects);
-  w.key("cancel_rejects_by_reason").beginObject();
+    o1[kReasonKeys[i]] = m.rejectsByReason[i];
+  j["cancel_requests"] = m.cancelRequests;
+  j["cancels"] = m.cancels;
+  j["cancel_rejects"] = m.cancelRejects;
+  core::Json& o2 = j["cancel_rejects_by_reason"] = core::Json::object();
   for (std::size_t i = 0; i < std::size(kReasonKeys); ++i)
-    w.field(kReasonKeys[i], m.cancelRejectsByReason[i]);
-  w.endObject();
-  w.field("cancels_on_disconnect", m.cancelsOnDisconnect);
-  w.field("expired", m.expired);
-  w.field("rested", m.rested);
-  w.field("execution_reports", m.executionReports);
-  w.field("market_data_frames", s.marketDataFrames);
-  w.field("market_data_conflated", s.marketDataConflated);
-  w.field("ticks", s.ticks);
-  w.field("ticks_missed", s.ticksMissed);
-  w.field("connections", s.connections);
-  w.field("connections_refused", s.connectionsRefused);
-  w.field("sessions", s.sessions);
-  w.field("logon_rejects", s.logonRejects);
-  w.field("disconnects", s.disconnects);
-  w.field("client_logouts", s.clientLogouts);
-  w.field("heartbeat_timeouts", s.heartbeatTimeouts);
-  w.field("heartbeats_sent", s.heartbeatsSent);
-  w.field("heartbeats_received", s.heartbeatsReceived);
-  w.field("malformed_frames", s.malformedFrames);
-  w.field("unknown_frames", s.unknownFrames);
-  w.field("unexpected_frames", s.unexpectedFrames);
-  w.field("slow_consumer_disconnects", s.slowConsumerDisconnects);
-  w.field("socket_errors", s.socketErrors);
-  w.field("inbound_seq_gaps", s.inboundSeqGaps);
-  w.field("frames_received", s.framesReceived);
-  w.field("frames_sent", s.framesSent);
-  w.field("bytes_received", s.bytesReceived);
-  w.field("bytes_sent", s.bytesSent);
-  w.field("tick_to_trade_missing", s.tickToTradeMissing);
-  w.field("tick_to_trade_negative", s.tickToTradeNegative);
-  w.key("tick_to_trade_ns").beginObject();
-  w.field("count", h.count());
-  w.field("min", h.min());
-  w.field("mean", h.mean());
-  w.field("p50", h.percentile(50));
-  w.field("p90", h.percentile(90));
-  w.field("p99", h.percentile(99));
-  w.field("p99_9", h.percentile(99.9));
-  w.field("max", h.max());
-  w.endObject();
+    o2[kReasonKeys[i]] = m.cancelRejectsByReason[i];
+  j["cancels_on_disconnect"] = m.cancelsOnDisconnect;
+  j["expired"] = m.expired;
+  j["rested"] = m.rested;
+  j["execution_reports"] = m.executionReports;
+  j["market_data_frames"] = s.marketDataFrames;
+  j["market_data_conflated"] = s.marketDataConflated;
+  j["ticks"] = s.ticks;
+  j["ticks_missed"] = s.ticksMissed;
+  j["connections"] = s.connections;
+  j["connections_refused"] = s.connectionsRefused;
+  j["sessions"] = s.sessions;
+  j["logon_rejects"] = s.logonRejects;
+  j["disconnects"] = s.disconnects;
+  j["client_logouts"] = s.clientLogouts;
+  j["heartbeat_timeouts"] = s.heartbeatTimeouts;
+  j["heartbeats_sent"] = s.heartbeatsSent;
+  j["heartbeats_received"] = s.heartbeatsReceived;
+  j["malformed_frames"] = s.malformedFrames;
+  j["unknown_frames"] = s.unknownFrames;
+  j["unexpected_frames"] = s.unexpectedFrames;
+  j["slow_consumer_disconnects"] = s.slowConsumerDisconnects;
+  j["socket_errors"] = s.socketErrors;
+  j["inbound_seq_gaps"] = s.inboundSeqGaps;
+  j["frames_received"] = s.framesReceived;
+  j["frames_sent"] = s.framesSent;
+  j["bytes_received"] = s.bytesReceived;
+  j["bytes_sent"] = s.bytesSent;
+  j["tick_to_trade_missing"] = s.tickToTradeMissing;
+  j["tick_to_trade_negative"] = s.tickToTradeNegative;
+  core::Json& o3 = j["tick_to_trade_ns"] = core::Json::object();
+  o3["count"] = h.count();
+  o3["min"] = h.min();
+  o3["mean"] = h.mean();
+  o3["p50"] = h.percentile(50);
+  o3["p90"] = h.percentile(90);
+  o3["p99"] = h.percentile(99);
+  o3["p99_9"] = h.percentile(99.9);
+  o3["max"] = h.max();
   // Always present (count 0 without a delay) so scripts need not test for the key.
-  w.key("order_entry_delay_ns").beginObject();
+  core::Json& o4 = j["order_entry_delay_ns"] = core::Json::object();
   const std::uint64_t delays = f.orderDelays ? f.orderDelays->count() : 0;
-  w.field("count", delays);
-  w.field("mean", delays ? f.orderDelays->meanNs() : 0.0);
-  w.field("p50", delays ? f.orderDelays->percentileNs(50) : 0);
-  w.field("p99", delays ? f.orderDelays->percentileNs(99) : 0);
-  w.endObject();
-  w.key("market_data_delay_ns").beginObject();
+  o4["count"] = delays;
+  o4["mean"] = delays ? f.orderDelays->meanNs() : 0.0;
+  o4["p50"] = delays ? f.orderDelays->percentileNs(50) : 0;
+  o4["p99"] = delays ? f.orderDelays->percentileNs(99) : 0;
+  core::Json& o5 = j["market_data_delay_ns"] = core::Json::object();
   const std::uint64_t mdDelays = f.mdDelays ? f.mdDelays->count() : 0;
-  w.field("count", mdDelays);
-  w.field("mean", mdDelays ? f.mdDelays->meanNs() : 0.0);
-  w.field("p50", mdDelays ? f.mdDelays->percentileNs(50) : 0);
-  w.field("p99", mdDelays ? f.mdDelays->percentileNs(99) : 0);
-  w.endObject();
+  o5["count"] = mdDelays;
+  o5["mean"] = mdDelays ? f.mdDelays->meanNs() : 0.0;
+  o5["p50"] = mdDelays ? f.mdDelays->percentileNs(50) : 0;
+  o5["p99"] = mdDelays ? f.mdDelays->percentileNs(99) : 0;
   if (f.samples != nullptr) {
-    w.key("samples").beginObject();
-    w.field("file", f.samples->path());
-    w.field("rows", f.samples->rowsWritten());
-    w.field("dropped", f.samples->rowsDropped());
-    w.endObject();
+    core::Json& o6 = j["samples"] = core::Json::object();
+    o6["file"] = f.samples->path();
+    o6["rows"] = f.samples->rowsWritten();
+    o6["dropped"] = f.samples->rowsDropped();
   }
-  w.field("uptime_s", f.uptimeSec);
-  w.endObject();
-  return w.str() + "\n";
+  j["uptime_s"] = f.uptimeSec;
+  return core::dumpJson(j, true) + "\n";
 }
 
 void writeFileAtomically(const std::string& path, const std::string& text) {

@@ -6,45 +6,32 @@
 
 namespace hft::control {
 
-void writeStatsJson(core::JsonWriter& j, const EngineStats& s) {
-  j.beginObject();
-  j.field("state", s.state);
-  j.field("session_id", s.sessionId);
-  j.field("kill_switch", s.killSwitch);
+core::Json statsJsonValue(const EngineStats& s) {
+  core::Json j = core::Json::object();
+  j["state"] = s.state;
+  j["session_id"] = s.sessionId;
+  j["kill_switch"] = s.killSwitch;
   for (const CounterField& f : kCounterFields)
-    j.field(f.key, s.*f.member);
-  j.key("symbols").beginArray();
-  for (const SymbolStats& sym : s.symbols) {
-    j.beginObject();
-    j.field("symbol_id", sym.symbolId);
-    j.field("position", sym.position);
-    j.field("realized_pnl", sym.realizedPnl);
-    j.field("unrealized_pnl", sym.unrealizedPnl);
-    j.field("mid", sym.midPrice);
-    j.endObject();
-  }
-  j.endArray();
-  j.key("latency").beginObject();
-  for (const StageLatency& l : s.latency) {
-    j.key(l.stage).beginObject();
-    j.field("count", l.count);
-    j.field("min", l.min);
-    j.field("mean", l.mean);
-    j.field("p50", l.p50);
-    j.field("p90", l.p90);
-    j.field("p99", l.p99);
-    j.field("p99_9", l.p999);
-    j.field("max", l.max);
-    j.endObject();
-  }
-  j.endObject();
-  j.endObject();
+    j[std::string(f.key)] = s.*f.member;
+  core::Json symbols = core::Json::array();
+  for (const SymbolStats& sym : s.symbols)
+    symbols.push_back(core::Json{{"symbol_id", sym.symbolId},
+                                 {"position", sym.position},
+                                 {"realized_pnl", sym.realizedPnl},
+                                 {"unrealized_pnl", sym.unrealizedPnl},
+                                 {"mid", sym.midPrice}});
+  j["symbols"] = std::move(symbols);
+  core::Json latency = core::Json::object();
+  for (const StageLatency& l : s.latency)
+    latency[l.stage] =
+        core::Json{{"count", l.count}, {"min", l.min}, {"mean", l.mean},  {"p50", l.p50},
+                   {"p90", l.p90},     {"p99", l.p99}, {"p99_9", l.p999}, {"max", l.max}};
+  j["latency"] = std::move(latency);
+  return j;
 }
 
 std::string statsJson(const EngineStats& stats, bool pretty) {
-  core::JsonWriter j(pretty);
-  writeStatsJson(j, stats);
-  return j.take();
+  return core::dumpJson(statsJsonValue(stats), pretty);
 }
 
 } // namespace hft::control

@@ -5,11 +5,12 @@
 #include <string>
 
 #include "libhft/control/control_types.h"
-#include "libhft/core/json_writer.h"
+#include "libhft/core/json.h"
 
 namespace hft::control {
 
-void writeStatsJson(core::JsonWriter& json, const EngineStats& stats);
+// The stats as a JSON object, keys in the order docs/control.md lists them.
+[[nodiscard]] core::Json statsJsonValue(const EngineStats& stats);
 [[nodiscard]] std::string statsJson(const EngineStats& stats, bool pretty = false);
 
 } // namespace hft::control
