@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# ct_why, ct_pid and state come from the sourced container-lib.sh (shellcheck sees them with
+# -x, as the project's test runs it; without -x it cannot).
+# shellcheck disable=SC2154
 # The Debian package's life on a server, under a real systemd: the .deb (built once by
 # scripts/build-deb.sh, shared with deb_package_test.sh) is installed with `apt-get install ./hft_*.deb`
 # into a throw-away systemd "server" (PID 1 of its own namespaces on an overlay of /:

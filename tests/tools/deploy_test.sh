@@ -277,6 +277,7 @@ deb_server_test() (
   # shellcheck source=SCRIPTDIR/../systemd/container-lib.sh
   source "$container_lib"
   container_cgroup_check || {
+    # shellcheck disable=SC2154 # set by the sourced container-lib.sh
     echo "$ct_why"
     exit 77
   }
@@ -309,6 +310,7 @@ deb_server_test() (
     fail "sshd in the container did not start"
   }
   to_server() { # LOG VERSION: deploy.sh --deb from this host, in the container's network
+    # shellcheck disable=SC2154 # set by the sourced container-lib.sh
     nsenter --target "$ct_pid" --net -- "$deploy" --host 127.0.0.1 --port 2222 \
       --ssh-opts "$ssh_opts" --deb "$tmp/hft_$2_all.deb" --skip-deps --log "$1" \
       >/dev/null 2>&1 || {
