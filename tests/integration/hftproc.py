@@ -8,8 +8,10 @@ and the source tree."""
 
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -138,6 +140,28 @@ def hftd_argv(exchange, sock, sessions, *extra, config=None, interface="lo"):
     return argv + ["--network-core", str(net), "--strategy-core", str(strat),
                    "--poll-mode", "yield", "--exchange", exchange, "--socket", sock,
                    "--sessions-dir", sessions] + list(extra)
+
+
+def unused_udp_port_outside_ephemeral_range():
+    """A free loopback UDP port below the kernel's ephemeral range.
+
+    A port from bind(0) is an ephemeral one: once the probe closes it, any socket that
+    connect()s or sends unbound (other tests run in parallel) may be auto-bound to it before
+    hftd binds it, and hftd's start then fails with "Address already in use". Nothing is
+    auto-bound below the range, so only an explicit bind could take the port chosen here.
+    """
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    candidates = list(range(max(1024, low - 8192), low))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free UDP port below the ephemeral range (%d)" % low)
 
 
 def start_exchange(tmp, port=0, extra=(), tick_rate=5):

@@ -12,36 +12,18 @@ ordered kernel receive <= user receive <= user send <= kernel send. With
 import csv
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import unittest
 
-from hftproc import SOURCE_ROOT, Proc, ProcCase, hftctl, hftd_argv, start_exchange, stats, wait_for
+from hftproc import (SOURCE_ROOT, Proc, ProcCase, hftctl, hftd_argv, start_exchange, stats,
+                     unused_udp_port_outside_ephemeral_range, wait_for)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "xdp"))
 from xdp_fixture import (ENGINE_IP, EXCHANGE_IP, TCP_PORT, VethPair,  # noqa: E402
                          can_use_namespaces, delete_leftover_namespaces)
 
 KERNEL_STAGES = ("kernel_rx_to_rx", "send_to_kernel_tx", "kernel_rx_to_kernel_tx")
-
-
-def unused_udp_port_outside_ephemeral_range():
-    """A free loopback UDP port below the kernel's ephemeral range (as test_md_transports.py:
-    nothing is auto-bound there, so no other test can take it before hftd binds it)."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    candidates = list(range(max(1024, low - 8192), low))
-    random.shuffle(candidates)
-    for port in candidates:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free UDP port below the ephemeral range (%d)" % low)
 
 
 def latency_rows(session_dir):

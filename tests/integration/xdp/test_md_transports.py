@@ -13,10 +13,8 @@ give a clear error (or the configured fallback). Every wait is on an event, neve
 import csv
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import unittest
@@ -28,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xdp_fixture import (CREATED, ENGINE_IP, EXCHANGE_IP, FEED_PORT, TCP_PORT,  # noqa: E402
                          Proc, ProcCase, VethPair, can_use_namespaces, delete_leftover_namespaces,
                          hftctl, hftd_argv, run, start_exchange, stats, udp_feed_sent, wait_for)
+from hftproc import unused_udp_port_outside_ephemeral_range  # noqa: E402 (path set by xdp_fixture)
 
 
 class TransportTest(ProcCase):
@@ -75,28 +74,6 @@ class TransportTest(ProcCase):
         self.assertEqual(final["orders_sent"], ex["orders"], "orders: engine vs exchange")
         self.assertEqual(final["fills"], ex["fills"], "fills: engine vs exchange")
         return final
-
-
-def unused_udp_port_outside_ephemeral_range():
-    """A free loopback UDP port below the kernel's ephemeral range.
-
-    A port from bind(0) is an ephemeral one: once the probe closes it, any socket that
-    connect()s or sends unbound (other tests run in parallel) may be auto-bound to it before
-    hftd binds it, and hftd's start then fails with "Address already in use". Nothing is
-    auto-bound below the range, so only an explicit bind could take the port chosen here.
-    """
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    candidates = list(range(max(1024, low - 8192), low))
-    random.shuffle(candidates)
-    for port in candidates:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free UDP port below the ephemeral range (%d)" % low)
 
 
 class LoopbackTest(TransportTest):
