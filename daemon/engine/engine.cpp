@@ -86,8 +86,10 @@ Engine::Engine(config::HftdConfig config) : config_(std::move(config)) {
   shared_->strategyParker.setActive(parks);
   network_ = std::make_unique<NetworkWorker>(*shared_, config_);
   strategy_ = std::make_unique<StrategyWorker>(*shared_, config_);
-  if (config_.engine.layout == config::EngineLayout::RunToCompletion)
+  if (config_.engine.layout == config::EngineLayout::RunToCompletion) {
     network_->runPipelineInline(strategy_.get());
+    strategy_->writeOrdersThrough(&network_->orderExit());
+  }
   if (config_.cpu.hugePages && core::MappedRegion::hugePageFallbacks() > 0)
     spdlog::warn("hugepages requested ([cpu] huge_pages) but none are free: rings use normal "
                  "pages. Reserve some (vm.nr_hugepages, or scripts/setup_kernel.sh) or set "

@@ -20,12 +20,10 @@ using namespace hft::protocol;
 NetworkWorker::NetworkWorker(SharedState& shared, const config::HftdConfig& config)
     : shared_(shared), exchange_(config.exchange), core_(config.cpu.networkCore),
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
-      fifoPriority_(config.cpu.fifoPriority), session_(*this), hugePages_(config.cpu.hugePages),
-      parkEpoll_(epoll_create1(EPOLL_CLOEXEC)), mdWire_(std::make_unique<core::Histogram>()),
-      mdParsed_(std::make_unique<core::Histogram>()),
-      kernelStamps_(config.network.kernelTimestamps),
-      rxStamps_(std::make_unique<RxStampSlot[]>(kRxStampSlots)), txPending_(1024) {
-  journalReserveSlots_ = shared_.journal.capacity() / 8;
+      fifoPriority_(config.cpu.fifoPriority), session_(*this), exit_(shared, session_, clock_),
+      hugePages_(config.cpu.hugePages), parkEpoll_(epoll_create1(EPOLL_CLOEXEC)),
+      mdWire_(std::make_unique<core::Histogram>()), mdParsed_(std::make_unique<core::Histogram>()),
+      kernelStamps_(config.network.kernelTimestamps) {
   if (kernelStamps_) {
     // Start-up: what the interface can stamp (`ethtool -T`); software stamps need nothing.
     feed::TimestampCaps caps;
@@ -90,8 +88,8 @@ void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame,
     // Run to completion: the frame is read where the session or the feed holds it.
     switch (kind) {
     case InboundEvent::Kind::MarketData:
+      // An order it decides leaves inside this call (OrderGateway -> OrderExit).
       pipeline_->onMarketData(*frame, rxNs, decodedNs);
-      drainOrders(); // the order leaves now, not at the end of the poll pass
       break;
     case InboundEvent::Kind::ExecutionReport:
       pipeline_->onExecutionReport(frame->as<ExecutionReport>());
@@ -116,29 +114,6 @@ void NetworkWorker::pushInbound(InboundEvent::Kind kind, const FrameView* frame,
   shared_.strategyParker.notify();
 }
 
-void NetworkWorker::journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
-                            std::uint64_t nowNs) noexcept {
-  JournalEntry* entry = shared_.journal.claim();
-  if (!entry) {
-    // Only if the housekeeping thread stalled for the whole reserve: new orders stopped long ago.
-    bump(shared_.net.recordDrops);
-    bump(shared_.net.journalDrops);
-    log(LogEvent::Kind::RingFull, 1);
-    return;
-  }
-  entry->localNs = nowNs;
-  entry->direction = direction;
-  entry->length = length;
-  std::memcpy(entry->frame, frame, length);
-  shared_.journal.publish();
-  if (!journalRingLow_ && !shared_.journal.hasRoom(journalReserveSlots_)) {
-    // What is left is for the reports of orders already out: the strategy sends no new one.
-    journalRingLow_ = true;
-    shared_.journalRingLow.store(true, std::memory_order_relaxed);
-    log(LogEvent::Kind::JournalRingLow, 1, shared_.journal.capacity() - journalReserveSlots_);
-  }
-}
-
 void NetworkWorker::recordMarketData(const FrameView& frame, std::uint64_t rxNs) noexcept {
   if (!recordMd_)
     return;
@@ -153,14 +128,6 @@ void NetworkWorker::recordMarketData(const FrameView& frame, std::uint64_t rxNs)
   shared_.mdRecording.publish();
 }
 
-void NetworkWorker::checkJournalRoom() noexcept {
-  if (journalRingLow_ && shared_.journal.hasRoom(shared_.journal.capacity() / 2)) {
-    journalRingLow_ = false;
-    shared_.journalRingLow.store(false, std::memory_order_relaxed);
-    log(LogEvent::Kind::JournalRingLow, 0);
-  }
-}
-
 void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexcept {
   const std::uint64_t rxNs = clock_.realtimeNs(rxStamp);
   const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
@@ -171,13 +138,13 @@ void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexc
     }
     ++mdMessages_;
     recordMdLatency(frame, rxNs, decodedNs);
-    noteKernelRx(rxNs, session_.kernelRxNs());
+    exit_.noteKernelRx(rxNs, session_.kernelRxNs());
     pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
     recordMarketData(frame, rxNs);
     return;
   }
   // Execution reports are journaled before the strategy sees them: none may be lost.
-  journal(1, frame.data, frame.length, rxNs);
+  exit_.journal(1, frame.data, frame.length, rxNs);
   pushInbound(InboundEvent::Kind::ExecutionReport, &frame, rxNs, decodedNs);
   const auto report = frame.as<ExecutionReport>();
   log(LogEvent::Kind::Execution, report.clOrdId, report.execType,
@@ -205,7 +172,7 @@ void NetworkWorker::onClosed(feed::CloseReason reason, int error, std::uint8_t d
   shared_.lastCloseError.store(error, std::memory_order_relaxed);
   shared_.lastCloseDetail.store(detail, std::memory_order_relaxed);
   log(LogEvent::Kind::Closed, static_cast<std::uint64_t>(reason), detail, error);
-  releasePendingStamps(); // the socket and its error queue are gone
+  exit_.releasePendingStamps(); // the socket and its error queue are gone
   pushInbound(InboundEvent::Kind::Disconnected, nullptr, clock_.nowRealtimeNs(), 0);
   const bool want = shared_.wantSession.load(std::memory_order_acquire);
   if (want && everLoggedOn_) {
@@ -247,7 +214,7 @@ void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxStamp) n
   const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
   ++mdMessages_;
   recordMdLatency(frame, rxNs, decodedNs);
-  noteKernelRx(rxNs, udpFeed_ ? udpFeed_->kernelRxNs() : 0); // AF_XDP: none (said once)
+  exit_.noteKernelRx(rxNs, udpFeed_ ? udpFeed_->kernelRxNs() : 0); // AF_XDP: none (said once)
   pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
   recordMarketData(frame, rxNs);
 }
@@ -432,7 +399,7 @@ void NetworkWorker::logMdSummary() noexcept {
              feed::describe(static_cast<feed::PacketError>(i)));
   }
   if (kernelStamps_)
-    emit("Kernel timestamps: {} orders recorded without a transmit stamp", txStampsMissing_);
+    emit("Kernel timestamps: {} orders recorded without a transmit stamp", exit_.txStampsMissing());
   const auto& h = *mdParsed_;
   const auto& w = *mdWire_;
   if (h.count())
@@ -475,145 +442,6 @@ int NetworkWorker::parkFd() noexcept {
   return parkEpoll_.get();
 }
 
-bool NetworkWorker::drainOrders() noexcept {
-  bool didWork = false;
-  while (const OrderCommand* cmd = shared_.orders.front()) {
-    didWork = true;
-    if (session_.state() != feed::SessionState::LoggedOn) {
-      // Not connected: the strategy has been told (Disconnected) and forgets open orders.
-      bump(shared_.net.unsentOrders);
-      shared_.orders.release();
-      continue;
-    }
-    alignas(8) std::byte bytes[sizeof(NewOrder)];
-    std::size_t length = 0;
-    if (cmd->kind == OrderCommand::Kind::NewOrder) {
-      NewOrder order{};
-      stampHeader(order.header, MsgType::NewOrder, sizeof(order), 0, 0);
-      order.clOrdId = cmd->clOrdId;
-      order.symbolId = cmd->symbolId;
-      order.side = static_cast<std::uint8_t>(cmd->side);
-      order.tif = static_cast<std::uint8_t>(cmd->tif);
-      order.price = cmd->price;
-      order.qty = cmd->qty;
-      order.mdTimestamp = cmd->mdTimestamp;
-      writeFrame(bytes, order);
-      length = sizeof(order);
-    } else if (cmd->kind == OrderCommand::Kind::Cancel) {
-      CancelOrder cancel{};
-      stampHeader(cancel.header, MsgType::CancelOrder, sizeof(cancel), 0, 0);
-      cancel.clOrdId = cmd->clOrdId;
-      cancel.symbolId = cmd->symbolId;
-      writeFrame(bytes, cancel);
-      length = sizeof(cancel);
-    } else {
-      shared_.orders.release();
-      continue;
-    }
-    const std::uint64_t sendNs = clock_.nowRealtimeNs(); // the header's timestamp
-    if (!session_.send(bytes, length, sendNs))
-      break; // the socket is full: keep the command and retry on the next loop
-    const std::uint64_t sentNs = clock_.nowRealtimeNs(); // after send(): written to the socket
-    journal(0, bytes, static_cast<std::uint16_t>(length), sentNs);
-    if (cmd->kind == OrderCommand::Kind::NewOrder) {
-      ++ordersSent_;
-      LatencyRecord record{cmd->clOrdId,   cmd->symbolId, cmd->mdTimestamp, cmd->rxNs,
-                           cmd->decodedNs, cmd->bookNs,   cmd->decidedNs,   sentNs};
-      record.kernelRxNs = kernelRxFor(cmd->rxNs);
-      record.sendNs = sendNs;
-      if (session_.kernelTxStamps()) {
-        // Completed when its transmit stamp is read, after this pass's writes.
-        if (txPending_.full())
-          txPending_.popOldest([this](LatencyRecord& r, std::uint64_t) {
-            ++txStampsMissing_;
-            publishLatency(r);
-          });
-        txPending_.push(session_.lastSendKey(), sentNs, record);
-      } else {
-        publishLatency(record);
-      }
-      log(LogEvent::Kind::OrderSent, cmd->clOrdId, cmd->symbolId, cmd->price,
-          (static_cast<std::uint64_t>(cmd->side) << 32) | cmd->qty);
-    } else {
-      ++cancelsSent_;
-      log(LogEvent::Kind::CancelSent, cmd->clOrdId, cmd->symbolId);
-    }
-    shared_.orders.release();
-  }
-  return didWork;
-}
-
-void NetworkWorker::publishLatency(const LatencyRecord& record) noexcept {
-  if (LatencyRecord* r = shared_.latency.claim()) {
-    *r = record;
-    shared_.latency.publish();
-  } else {
-    bump(shared_.net.recordDrops);
-  }
-}
-
-void NetworkWorker::noteKernelRx(std::uint64_t rxNs, std::uint64_t kernelRxNs) noexcept {
-  if (kernelRxNs == 0)
-    return;
-  // Fibonacci hashing: the receive times of nearby frames land in different slots.
-  RxStampSlot& slot = rxStamps_[(rxNs * 0x9E3779B97F4A7C15ULL) >> 52];
-  slot.rxNs = rxNs;
-  slot.kernelRxNs = kernelRxNs;
-}
-
-std::uint64_t NetworkWorker::kernelRxFor(std::uint64_t rxNs) const noexcept {
-  const RxStampSlot& slot = rxStamps_[(rxNs * 0x9E3779B97F4A7C15ULL) >> 52];
-  return slot.rxNs == rxNs ? slot.kernelRxNs : 0; // overwritten or never stamped: none
-}
-
-void NetworkWorker::collectTxStamps(std::uint64_t nowNs) noexcept {
-  if (!session_.kernelTxStamps())
-    return;
-  // Read while bytes written have no stamp yet; a stamp that is late (a NIC queue) is looked
-  // for again at most every 20 us of idle rounds, so an idle busy loop is not all system calls.
-  const std::uint32_t written = session_.txStreamBytes();
-  if (written == stampedUpTo_ && txPending_.empty())
-    return;
-  if (written == lastReadAtBytes_ && nowNs - lastStampReadNs_ < 20'000)
-    return;
-  if (written != lastReadAtBytes_)
-    lastNewBytesNs_ = nowNs;
-  lastReadAtBytes_ = written;
-  lastStampReadNs_ = nowNs;
-  auto complete = [this](LatencyRecord& r, std::uint64_t kernelTxNs) noexcept {
-    r.kernelTxNs = kernelTxNs;
-    if (kernelTxNs == 0)
-      ++txStampsMissing_;
-    publishLatency(r);
-  };
-  feed::TxStamp stamp;
-  for (int i = 0; i < 256; ++i) { // bounded: one round never stays here long
-    const feed::ErrQueueResult result = session_.readTxStamp(stamp);
-    if (result == feed::ErrQueueResult::Empty)
-      break;
-    if (result != feed::ErrQueueResult::Stamp)
-      continue;
-    // The stamp of the last byte of a send covers every byte before it.
-    if (static_cast<std::int32_t>(stamp.key + 1 - stampedUpTo_) > 0)
-      stampedUpTo_ = stamp.key + 1;
-    txPending_.match(stamp, complete);
-  }
-  // Not stamped within 100 ms: the stamp is not coming (the kernel dropped it).
-  const std::uint64_t realNow = clock_.nowRealtimeNs();
-  txPending_.expire(realNow > 100'000'000 ? realNow - 100'000'000 : 0, complete);
-  // Nothing waits and the last bytes (a heartbeat's) found no stamp in 100 ms: stop looking.
-  if (txPending_.empty() && nowNs - lastNewBytesNs_ > 100'000'000)
-    stampedUpTo_ = written;
-}
-
-void NetworkWorker::releasePendingStamps() noexcept {
-  txPending_.clear([this](LatencyRecord& r, std::uint64_t) {
-    ++txStampsMissing_;
-    publishLatency(r);
-  });
-  stampedUpTo_ = lastReadAtBytes_ = 0;
-}
-
 void NetworkWorker::warnStampsOnce() noexcept {
   // At logon, a control-path moment of the network thread; one line per hftd.
   if (!kernelStamps_ || stampsWarned_)
@@ -627,8 +455,10 @@ void NetworkWorker::warnStampsOnce() noexcept {
                session_.kernelRxStamps() ? "no kernel_tx_ns" : "no kernel stamps");
 }
 
-void NetworkWorker::publishCounters() noexcept {
-  checkJournalRoom();
+void NetworkWorker::publishCounters(std::uint64_t nowNs) noexcept {
+  countersDirty_ = false;
+  publishedNs_ = nowNs;
+  exit_.checkJournalRoom();
   const auto& c = session_.counters();
   auto& n = shared_.net;
   const feed::FeedDecoder* decoder = xdpFeed_   ? &xdpFeed_->decoder()
@@ -646,8 +476,8 @@ void NetworkWorker::publishCounters() noexcept {
   n.feedMalformed.store(feedMalformed_, std::memory_order_relaxed);
   n.feedPacketDrops.store(xdpFeed_ ? xdpFeed_->droppedPackets() : 0, std::memory_order_relaxed);
   n.tcpMdIgnored.store(tcpMdIgnored_, std::memory_order_relaxed);
-  n.ordersSent.store(ordersSent_, std::memory_order_relaxed);
-  n.cancelsSent.store(cancelsSent_, std::memory_order_relaxed);
+  n.ordersSent.store(exit_.ordersSent(), std::memory_order_relaxed);
+  n.cancelsSent.store(exit_.cancelsSent(), std::memory_order_relaxed);
 }
 
 void NetworkWorker::run() noexcept {
@@ -671,10 +501,11 @@ void NetworkWorker::run() noexcept {
     if (generation != currentGeneration_) {
       currentGeneration_ = generation;
       session_.close(feed::CloseReason::None);
-      releasePendingStamps();
+      exit_.releasePendingStamps();
       closeFeed();
       session_.resetCounters();
-      ordersSent_ = cancelsSent_ = mdMessages_ = txStampsMissing_ = 0;
+      exit_.resetCounters();
+      mdMessages_ = 0;
       tcpMdIgnored_ = feedMalformed_ = 0;
       shared_.net.reconnects.store(0, std::memory_order_relaxed);
       shared_.net.malformed.store(0, std::memory_order_relaxed);
@@ -683,7 +514,7 @@ void NetworkWorker::run() noexcept {
       recordMd_ = shared_.recordMarketData.load(std::memory_order_relaxed);
       everLoggedOn_ = false;
       backoffNs_ = exchange_.reconnectInitialMs * 1'000'000ULL;
-      publishCounters();
+      publishCounters(now);
       shared_.linkGeneration.store(generation, std::memory_order_release);
       // The feed opens before the logon: nothing the exchange sends after it is missed.
       if (shared_.wantSession.load(std::memory_order_acquire) && openFeed())
@@ -696,7 +527,7 @@ void NetworkWorker::run() noexcept {
     if (!want && state != feed::SessionState::Disconnected &&
         state != feed::SessionState::LoggingOut) {
       // Orders queued before the stop (the cancels of stop-session) go out first.
-      drainOrders();
+      exit_.drainQueued();
       session_.logout(now);
       shared_.link.store(LinkState::Closing, std::memory_order_release);
     }
@@ -705,23 +536,29 @@ void NetworkWorker::run() noexcept {
     // The session is over (stop-session): the feed was drained at the close; let it go.
     if (!want && state == feed::SessionState::Disconnected && feedActive_) {
       drainFeed();
-      publishCounters();
+      publishCounters(now);
       closeFeed();
     }
 
     didWork |= session_.poll(now);
     didWork |= pollFeed();
-    didWork |= drainOrders();
+    didWork |= exit_.drainQueued(); // the pipeline's orders, or any the socket refused
     busy = didWork;
     if (didWork) {
+      countersDirty_ = true;
       // Orders are out: a backlog of waiting stamps is read now rather than in an idle round.
-      if (txPending_.size() >= 512)
-        collectTxStamps(now);
-      publishCounters();
+      if (exit_.pendingStamps() >= 512)
+        exit_.collectTxStamps(now);
+      // Under sustained traffic the control plane still sees counters at least every period.
+      if (now - publishedNs_ >= kPublishPeriodNs)
+        publishCounters(now);
       idle.worked();
       continue;
     }
-    collectTxStamps(now); // idle: before parking, or the error queue would wake the park
+    // A quiet round: publish what the busy ones counted (no frame is waiting now).
+    if (countersDirty_)
+      publishCounters(now);
+    exit_.collectTxStamps(now); // idle: before parking, or the error queue would wake the park
     reanchorClock(now);
     if (idle.shouldPark())
       shared_.networkParker.park([this] { return shared_.orders.front() != nullptr; }, parkFd(),
@@ -729,8 +566,8 @@ void NetworkWorker::run() noexcept {
   }
   if (session_.state() != feed::SessionState::Disconnected)
     session_.close(feed::CloseReason::LocalLogout);
-  releasePendingStamps();
-  publishCounters();
+  exit_.releasePendingStamps();
+  publishCounters(core::stampToNs(core::stamp()));
   closeFeed(); // hftd exits: the XDP program leaves the interface with it
 }
 

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The network thread: owns the exchange socket, turns bytes into events for the strategy
-// thread, and writes the strategy's orders. Pinned to the network core. Market data comes from
-// the TCP session or, with md_transport udp/af_xdp, from the UDP feed (daemon/feed).
+// The network thread: owns the exchange socket and turns bytes into events for the trading
+// pipeline (inline with layout = run_to_completion, else through the inbound ring to the
+// strategy thread); orders leave through its OrderExit. Pinned to the network core. Market
+// data comes from the TCP session or, with md_transport udp/af_xdp, from the UDP feed
+// (daemon/feed).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "daemon/config/hftd_config.h"
+#include "daemon/engine/order_exit.h"
 #include "daemon/engine/shared_state.h"
 #include "daemon/feed/exchange_session.h"
 #include "daemon/feed/feed_receiver.h"
@@ -33,6 +36,10 @@ public:
   // that read the frame (no ring hop, no copy). Set once, before run(); null: the pipeline
   // layout, where events go through the inbound ring to the strategy thread.
   void runPipelineInline(StrategyWorker* pipeline) noexcept { pipeline_ = pipeline; }
+
+  // Where orders leave (network thread only): the run-to-completion pipeline's gateway
+  // writes through it directly.
+  [[nodiscard]] OrderExit& orderExit() noexcept { return exit_; }
 
   // The thread's body; returns when SharedState::stop is set.
   void run() noexcept;
@@ -64,28 +71,15 @@ private:
   void logMdSummary() noexcept;
 
   void startConnect(std::uint64_t nowNs) noexcept;
-  bool drainOrders() noexcept;
-  void publishCounters() noexcept;
+  // The control plane's copy of this thread's counters: a dozen stores, so not on every pass
+  // (in a quiet round after work, and at least every kPublishPeriodNs under load).
+  void publishCounters(std::uint64_t nowNs) noexcept;
   void log(LogEvent::Kind kind, std::uint64_t a = 0, std::uint64_t b = 0, std::int64_t c = 0,
            std::uint64_t d = 0) noexcept;
   void pushInbound(InboundEvent::Kind kind, const protocol::FrameView* frame, std::uint64_t rxNs,
                    std::uint64_t decodedNs) noexcept;
-  // Clears the journal-ring-low stop once the ring is half empty again.
-  void checkJournalRoom() noexcept;
   // Hands a received MARKET_DATA frame to the housekeeping thread for market_data.rec.
   void recordMarketData(const protocol::FrameView& frame, std::uint64_t rxNs) noexcept;
-  void journal(std::uint8_t direction, const std::byte* frame, std::uint16_t length,
-               std::uint64_t nowNs) noexcept;
-
-  // Kernel timestamps (docs/performance.md). The receive stamp of the frame that led to an
-  // order is found again by its user-space receive time (cmd->rxNs), through a small table.
-  void noteKernelRx(std::uint64_t rxNs, std::uint64_t kernelRxNs) noexcept;
-  [[nodiscard]] std::uint64_t kernelRxFor(std::uint64_t rxNs) const noexcept;
-  void publishLatency(const LatencyRecord& record) noexcept;
-  // Reads the transmit stamps queued on the order socket and completes the orders they
-  // belong to; never before an order is written (idle rounds, or after the writes).
-  void collectTxStamps(std::uint64_t nowNs) noexcept;
-  void releasePendingStamps() noexcept;
   void warnStampsOnce() noexcept;
 
   // Re-anchors the stamp clock at most every kReanchorNs, in a round that did no work.
@@ -100,18 +94,16 @@ private:
   const bool busyPoll_;
   const int fifoPriority_;
   feed::ExchangeSession session_;
+  OrderExit exit_; // after session_ and clock_, which it uses
+  static constexpr std::uint64_t kPublishPeriodNs = 1'000'000;
+  bool countersDirty_ = false;
+  std::uint64_t publishedNs_ = 0;
   std::uint64_t generation_ = 0;
   std::uint64_t currentGeneration_ = 0;
   bool everLoggedOn_ = false;
-  bool journalRingLow_ = false;
   bool recordMd_ = false; // this session writes market_data.rec
-  // The last eighth of the journal ring is kept for execution reports of orders already sent:
-  // past that, no new order (docs/session-data.md, "No record lost").
-  std::size_t journalReserveSlots_ = 0;
   std::uint64_t reconnectAtNs_ = 0;
   std::uint64_t backoffNs_ = 0;
-  std::uint64_t ordersSent_ = 0;
-  std::uint64_t cancelsSent_ = 0;
   std::uint64_t mdMessages_ = 0;
   std::uint64_t tcpMdIgnored_ = 0;
   std::uint64_t feedMalformed_ = 0;
@@ -133,18 +125,6 @@ private:
   bool hardwareStamps_ = false; // the interface stamps in hardware (ETHTOOL_GET_TS_INFO)
   bool stampsWarned_ = false;   // "unavailable" is said once per hftd
   bool feedStampsWarned_ = false;
-  struct RxStampSlot {
-    std::uint64_t rxNs = 0;
-    std::uint64_t kernelRxNs = 0;
-  };
-  static constexpr std::size_t kRxStampSlots = 4096; // > the inbound ring: a pipeline's backlog
-  std::unique_ptr<RxStampSlot[]> rxStamps_;
-  feed::TxStampQueue<LatencyRecord> txPending_; // orders written, waiting for their stamp
-  std::uint32_t stampedUpTo_ = 0;     // stream bytes [0, n) whose transmit stamp has been read
-  std::uint32_t lastReadAtBytes_ = 0; // txStreamBytes() at the last read of the error queue
-  std::uint64_t lastStampReadNs_ = 0;
-  std::uint64_t lastNewBytesNs_ = 0;  // when the error queue was first read for the latest bytes
-  std::uint64_t txStampsMissing_ = 0; // orders completed without a transmit stamp
 };
 
 } // namespace hft::engine

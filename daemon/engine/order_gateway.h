@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The engine's strategy::OrderGateway: every new order a strategy emits passes the pre-trade
-// risk checks and the journal guard, gets its cl_ord_id and goes to the orders ring; every
-// cancel must name a live, acknowledged order of ours. Built on the stack for one event.
+// The engine's strategy::OrderGateway, where a decision becomes an order: every new order a
+// strategy emits passes the pre-trade risk checks and the journal guard and gets its
+// cl_ord_id; every cancel must name a live order of ours. Then it leaves: with
+// layout = run_to_completion straight through the OrderExit (order_exit.h), encoded and
+// written in this call; with the pipeline through the orders ring to the network thread.
+// Built on the stack for one event.
 #pragma once
 
 #include <cstdint>
 
 #include "daemon/book/order_book.h"
+#include "daemon/engine/order_exit.h"
 #include "daemon/engine/shared_state.h"
 #include "daemon/order/order_manager.h"
 #include "daemon/risk/risk_checker.h"
@@ -27,9 +31,9 @@ class OrderGateway {
 public:
   OrderGateway(SharedState& shared, order::OrderManager& orders, risk::RiskChecker& risk,
                const book::BookSet& books, const core::RealtimeAnchor& clock,
-               const EventStamps& stamps) noexcept
+               const EventStamps& stamps, OrderExit* exit) noexcept
       : shared_(shared), orders_(orders), risk_(risk), books_(books), clock_(clock),
-        stamps_(stamps) {}
+        stamps_(stamps), exit_(exit) {}
 
   [[nodiscard]] std::uint64_t send(const risk::OrderIntent& intent) noexcept {
     if (!shared_.tradingEnabled.load(std::memory_order_acquire))
@@ -52,8 +56,10 @@ public:
       bump(shared_.strategy.ordersHeld);
       return 0;
     }
-    OrderCommand* cmd = shared_.orders.claim();
-    if (!cmd) {
+    // Written here unless commands wait in the ring (they go first: the wire keeps the order).
+    const bool direct = exit_ != nullptr && shared_.orders.size() == 0;
+    OrderCommand* queued = direct ? nullptr : shared_.orders.claim();
+    if (!direct && !queued) {
       bump(shared_.strategy.outboundDrops);
       return 0;
     }
@@ -65,21 +71,19 @@ public:
     // An order no frame led to (a timer, a report) has no wire stages: they read as 0.
     const std::uint64_t bookNs =
         clock_.realtimeNs(stamps_.bookStamp ? stamps_.bookStamp : decidedStamp);
-    *cmd = OrderCommand{OrderCommand::Kind::NewOrder,
-                        clOrdId,
-                        intent.symbolId,
-                        intent.side,
-                        intent.tif,
-                        intent.price,
-                        intent.qty,
-                        intent.mdTimestamp,
-                        stamps_.rxNs ? stamps_.rxNs : bookNs,
-                        stamps_.decodedNs ? stamps_.decodedNs : bookNs,
-                        bookNs,
-                        clock_.realtimeNs(decidedStamp)};
-    shared_.orders.publish();
-    shared_.networkParker.notify();
-    shared_.strategy.openOrders.store(orders_.openOrders(), std::memory_order_relaxed);
+    const OrderCommand cmd{OrderCommand::Kind::NewOrder,
+                           clOrdId,
+                           intent.symbolId,
+                           intent.side,
+                           intent.tif,
+                           intent.price,
+                           intent.qty,
+                           intent.mdTimestamp,
+                           stamps_.rxNs ? stamps_.rxNs : bookNs,
+                           stamps_.decodedNs ? stamps_.decodedNs : bookNs,
+                           bookNs,
+                           clock_.realtimeNs(decidedStamp)};
+    leave(cmd, queued);
     return clOrdId;
   }
 
@@ -91,24 +95,41 @@ public:
     const order::Order* o = orders_.find(clOrdId);
     if (o == nullptr || order::isTerminal(o->state) || o->state == order::OrderState::PendingCancel)
       return false;
-    OrderCommand* cmd = shared_.orders.claim();
-    if (!cmd) {
+    const bool direct = exit_ != nullptr && shared_.orders.size() == 0;
+    OrderCommand* queued = direct ? nullptr : shared_.orders.claim();
+    if (!direct && !queued) {
       bump(shared_.strategy.outboundDrops);
       return false;
     }
     const std::uint32_t symbolId = o->symbolId;
     if (!orders_.markCancelSent(clOrdId))
       return false;
-    *cmd = OrderCommand{};
-    cmd->kind = OrderCommand::Kind::Cancel;
-    cmd->clOrdId = clOrdId;
-    cmd->symbolId = symbolId;
-    shared_.orders.publish();
-    shared_.networkParker.notify();
+    OrderCommand cmd{};
+    cmd.kind = OrderCommand::Kind::Cancel;
+    cmd.clOrdId = clOrdId;
+    cmd.symbolId = symbolId;
+    leave(cmd, queued);
     return true;
   }
 
 private:
+  // `queued`: the ring slot claimed for it, or null to write it now.
+  void leave(const OrderCommand& cmd, OrderCommand* queued) noexcept {
+    if (queued == nullptr) {
+      if (exit_->write(cmd) != OrderExit::Write::SocketFull)
+        return;
+      // The socket is full: the ring was empty, so it has room; the loop retries from there.
+      queued = shared_.orders.claim();
+      if (queued == nullptr) {
+        bump(shared_.strategy.outboundDrops);
+        return;
+      }
+    }
+    *queued = cmd;
+    shared_.orders.publish();
+    shared_.networkParker.notify();
+  }
+
   void log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b) noexcept {
     if (!shared_.strategyLog.tryPush(LogEvent{kind, a, b, 0, 0}))
       bump(shared_.strategy.logDrops);
@@ -120,6 +141,7 @@ private:
   const book::BookSet& books_;
   const core::RealtimeAnchor& clock_;
   const EventStamps& stamps_;
+  OrderExit* exit_; // run to completion: where orders are written; null: the ring
 };
 
 static_assert(strategy::OrderGateway<OrderGateway>);

@@ -67,6 +67,8 @@ void StrategyWorker::resetForSession() noexcept {
   books_.reset();
   orders_ = std::make_unique<order::OrderManager>();
   books_ = std::make_unique<book::BookSet>();
+  dirtySymbols_ = 0; // the last session's: their slots are cleared below
+  ordersDirty_ = false;
   strategy::dispatch(strategy_, [](auto& s) noexcept { s.reset(); });
   auto& c = shared_.strategy;
   for (auto* counter : {&c.mdApplied, &c.acks, &c.fills, &c.partialFills, &c.rejects, &c.cancels,
@@ -129,10 +131,9 @@ void StrategyWorker::onMarketData(const FrameView& frame, std::uint64_t rxNs,
   book->applyValidated(frame);
   const std::uint64_t bookStamp = core::stamp();
   bump(shared_.strategy.mdApplied);
-  if (!shared_.tradingEnabled.load(std::memory_order_acquire)) {
-    publishSymbol(head.symbolId);
+  markSymbol(head.symbolId);
+  if (!shared_.tradingEnabled.load(std::memory_order_acquire))
     return;
-  }
 
   const EventStamps stamps{rxNs, decodedNs, bookStamp, core::stampToNs(bookStamp)};
   OrderGateway gw = gateway(stamps);
@@ -140,7 +141,6 @@ void StrategyWorker::onMarketData(const FrameView& frame, std::uint64_t rxNs,
                                     orders_->positions().position(head.symbolId), stamps.nowNs,
                                     head.header.timestamp};
   strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onBookUpdate(update, gw); });
-  publishSymbol(head.symbolId);
 }
 
 void StrategyWorker::onExecutionReport(const ExecutionReport& report) noexcept {
@@ -157,8 +157,21 @@ void StrategyWorker::onExecutionReport(const ExecutionReport& report) noexcept {
     const std::int64_t position = orders_->positions().position(report.symbolId);
     strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onExecution(report, position, gw); });
   }
-  publishOrderCounters();
-  publishSymbol(report.symbolId);
+  ordersDirty_ = true;
+  markSymbol(report.symbolId);
+}
+
+void StrategyWorker::publishChanged(std::uint64_t nowNs) noexcept {
+  publishedNs_ = nowNs;
+  if (ordersDirty_) {
+    ordersDirty_ = false;
+    publishOrderCounters();
+  }
+  while (dirtySymbols_ != 0) {
+    const auto symbolId = static_cast<std::uint32_t>(__builtin_ctzll(dirtySymbols_));
+    dirtySymbols_ &= dirtySymbols_ - 1;
+    publishSymbol(symbolId);
+  }
 }
 
 void StrategyWorker::cancelAllOpen() noexcept {
@@ -182,6 +195,7 @@ void StrategyWorker::cancelAllOpen() noexcept {
     if (o.state != order::OrderState::PendingCancel && o.state != order::OrderState::PendingNew)
       (void)orders_->markCancelSent(o.clOrdId);
   });
+  ordersDirty_ = true;
   if (count) {
     shared_.networkParker.notify();
     log(LogEvent::Kind::KillSwitchCancels, count);
@@ -237,6 +251,11 @@ void StrategyWorker::service(bool busy) noexcept {
       OrderGateway gw = gateway(stamps);
       strategy::dispatch(strategy_, [&](auto& s) noexcept { s.onTimer(now, gw); });
     }
+  }
+  if (dirtySymbols_ != 0 || ordersDirty_) {
+    const std::uint64_t now = core::stampToNs(core::stamp());
+    if (!busy || now - publishedNs_ >= kPublishPeriodNs)
+      publishChanged(now);
   }
   // A quiet round: re-anchor the stamp clock now and then, never between a tick and its order.
   if (!busy) {

@@ -2,8 +2,9 @@
 // The trading pipeline: books, the strategy's decisions, pre-trade risk, orders and positions.
 // layout = "pipeline": its own thread on the strategy core, fed through the inbound ring.
 // layout = "run_to_completion": no thread of its own; the network thread calls onMarketData(),
-// onExecutionReport(), onDisconnected() and service() inline, in the pass that read the frame.
-// Orders leave through the orders ring either way; the network thread writes them.
+// onExecutionReport(), onDisconnected() and service() inline, in the pass that read the frame,
+// and orders leave in that call through the network thread's OrderExit. The pipeline's orders
+// go through the orders ring; the network thread writes them.
 #pragma once
 
 #include <atomic>
@@ -40,6 +41,10 @@ public:
                                  const strategy::StrategyParams& momentum,
                                  const strategy::MarketMakerParams& marketMaker);
 
+  // layout = run_to_completion: orders are written through `exit` (the network thread's) in
+  // the call that decided them. Set once, before the threads start.
+  void writeOrdersThrough(OrderExit* exit) noexcept { exit_ = exit; }
+
   // The pipeline layout's thread body; returns when SharedState::stop is set.
   void run() noexcept;
 
@@ -61,11 +66,19 @@ public:
 private:
   void resetForSession() noexcept;
   void cancelAllOpen() noexcept;
+  // The control plane's copies of positions and order counters. Events only mark what
+  // changed; service() publishes it in a quiet round, or at least every kPublishPeriodNs.
   void publishSymbol(std::uint32_t symbolId) noexcept;
   void publishOrderCounters() noexcept;
+  void markSymbol(std::uint32_t symbolId) noexcept {
+    if (symbolId < kMaxPublishedSymbols)
+      dirtySymbols_ |= std::uint64_t{1} << symbolId;
+  }
+  void publishChanged(std::uint64_t nowNs) noexcept;
   void takeParams() noexcept;
   [[nodiscard]] OrderGateway gateway(const EventStamps& stamps) noexcept {
-    return OrderGateway(shared_, *orders_, risk_, *books_, clock_, stamps);
+    ordersDirty_ = true; // the event may send or cancel
+    return OrderGateway(shared_, *orders_, risk_, *books_, clock_, stamps, exit_);
   }
   void log(LogEvent::Kind kind, std::uint64_t a = 0, std::uint64_t b = 0, std::int64_t c = 0,
            std::uint64_t d = 0) noexcept;
@@ -86,6 +99,13 @@ private:
   std::uint64_t cancelAllSeen_ = 0;
   bool killSwitchSeen_ = false;
   bool cancelPending_ = false;
+  OrderExit* exit_ = nullptr; // run to completion: the network thread's
+
+  static constexpr std::uint64_t kPublishPeriodNs = 1'000'000;
+  static_assert(kMaxPublishedSymbols <= 64, "dirtySymbols_ has one bit per published symbol");
+  std::uint64_t dirtySymbols_ = 0;
+  bool ordersDirty_ = false;
+  std::uint64_t publishedNs_ = 0;
 
   // Control -> strategy hand-over of new parameters (reload).
   std::atomic<bool> paramsPending_{false};

@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 // The strategy plug-in interface: what the concept accepts and refuses, one visit dispatching
 // to the strategy a variant holds, and the engine's gateway putting every order the strategy
-// emits through the risk checks and every cancel through the order table.
+// emits through the risk checks and every cancel through the order table, and the order
+// leaving through the OrderExit in the same call (run to completion) or through the ring.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+
 #include <cstdint>
+#include <cstring>
 #include <variant>
 #include <vector>
 
+#include "daemon/engine/order_exit.h"
 #include "daemon/engine/order_gateway.h"
 #include "daemon/engine/strategy_worker.h"
 #include "libhft/protocol/codec.h"
+#include "tests/unit/feed/loopback_exchange.h"
 
 using namespace hft;
 using engine::EventStamps;
@@ -91,7 +97,7 @@ static_assert(!strategy::OrderGateway<int>);
 
 // The engine's pieces a strategy's orders pass through, without threads or sockets.
 struct Pipeline {
-  Pipeline() : shared({}, 1024), risk(limits()) {
+  explicit Pipeline(const risk::RiskLimits& l = limits()) : shared({}, 1024), risk(l) {
     shared.tradingEnabled.store(true);
     const protocol::MdEntry e[2] = {{999'900, 40, 0, 0, 0}, {1'000'100, 40, 1, 0, 0}};
     std::vector<std::byte> bytes(protocol::marketDataSize(2));
@@ -108,7 +114,7 @@ struct Pipeline {
     l.priceBandBps = 100;
     return l;
   }
-  OrderGateway gateway() { return OrderGateway(shared, orders, risk, books, clock, stamps); }
+  OrderGateway gateway() { return OrderGateway(shared, orders, risk, books, clock, stamps, exit); }
   strategy::BookUpdate update() const {
     return {*books.find(kSym), kSym, orders.positions().position(kSym), stamps.nowNs, 77};
   }
@@ -142,6 +148,47 @@ struct Pipeline {
   core::RealtimeAnchor clock;
   EventStamps stamps{1, 2, core::stamp(), 5'000'000'000};
   std::uint64_t execId = 0;
+  engine::OrderExit* exit = nullptr; // set: run to completion's direct write
+};
+
+struct NoListener final : feed::SessionListener {
+  void onFrame(const protocol::FrameView&, std::uint64_t) noexcept override {}
+  void onLoggedOn(std::uint64_t, std::uint32_t) noexcept override {}
+  void onClosed(feed::CloseReason, int, std::uint8_t) noexcept override {}
+  void onBadFrame(protocol::FrameError, std::uint16_t) noexcept override {}
+  void onGap(std::uint64_t) noexcept override {}
+};
+
+// A Pipeline whose gateway writes through an OrderExit on a session logged on to a loopback
+// exchange (the test reads the other end).
+struct WiredPipeline {
+  explicit WiredPipeline(const risk::RiskLimits& l = Pipeline::limits()) : p(l) {
+    core::calibrateStamps();
+    session.setKernelTimestamps(false, false);
+    feed::SessionParams params;
+    params.port = exchange.port();
+    REQUIRE(session.connect(params, hft::testing::monotonicNs()) == 0);
+    hft::testing::pollUntil(session,
+                            [&] { return session.state() == feed::SessionState::LogonSent; });
+    exchange.acceptLogon();
+    exchange.logOn(session);
+    p.exit = &exit;
+  }
+  // The next frame the exchange side reads.
+  template <typename T> T read() {
+    alignas(8) std::byte bytes[sizeof(T)];
+    hft::testing::readExactly(exchange.peer(), sizeof(T), bytes);
+    T frame;
+    std::memcpy(&frame, bytes, sizeof(T));
+    return frame;
+  }
+
+  Pipeline p;
+  hft::testing::LoopbackExchange exchange;
+  NoListener listener;
+  feed::ExchangeSession session{listener};
+  core::RealtimeAnchor clock;
+  engine::OrderExit exit{p.shared, session, clock};
 };
 
 using TestVariant = std::variant<EchoStrategy, strategy::MomentumStrategy>;
@@ -280,4 +327,163 @@ TEST_CASE("Strategy interface: the engine's variant holds the kind the configura
   engine::StrategyWorker w(shared, c);
   REQUIRE(std::holds_alternative<strategy::MarketMaker>(w.strategy()));
   CHECK(std::get<strategy::MarketMaker>(w.strategy()).params().orderQty == 7);
+}
+
+TEST_CASE("Order exit: a command encodes to the NEW_ORDER or CANCEL_ORDER the protocol defines") {
+  OrderCommand cmd{OrderCommand::Kind::NewOrder,
+                   9,
+                   kSym,
+                   Side::Sell,
+                   protocol::Tif::Ioc,
+                   1'000'100,
+                   12,
+                   77,
+                   0,
+                   0,
+                   0,
+                   0};
+  alignas(8) std::byte bytes[engine::kOrderFrameBytes];
+  REQUIRE(engine::encodeOrder(cmd, bytes) == sizeof(protocol::NewOrder));
+  REQUIRE(protocol::checkFrame({bytes, sizeof(protocol::NewOrder)}) == protocol::FrameError::None);
+  protocol::NewOrder order;
+  std::memcpy(&order, bytes, sizeof(order));
+  CHECK(order.header.msgType == static_cast<std::uint16_t>(protocol::MsgType::NewOrder));
+  CHECK(order.clOrdId == 9);
+  CHECK(order.symbolId == kSym);
+  CHECK(order.side == static_cast<std::uint8_t>(Side::Sell));
+  CHECK(order.tif == static_cast<std::uint8_t>(protocol::Tif::Ioc));
+  CHECK(order.price == 1'000'100);
+  CHECK(order.qty == 12);
+  CHECK(order.mdTimestamp == 77);
+
+  cmd.kind = OrderCommand::Kind::Cancel;
+  REQUIRE(engine::encodeOrder(cmd, bytes) == sizeof(protocol::CancelOrder));
+  protocol::CancelOrder cancel;
+  std::memcpy(&cancel, bytes, sizeof(cancel));
+  CHECK(cancel.header.msgType == static_cast<std::uint16_t>(protocol::MsgType::CancelOrder));
+  CHECK(cancel.clOrdId == 9);
+  CHECK(cancel.symbolId == kSym);
+
+  cmd.kind = OrderCommand::Kind::Logout;
+  CHECK(engine::encodeOrder(cmd, bytes) == 0);
+}
+
+TEST_CASE("Order exit: without a logged-on session an order is counted unsent, not queued") {
+  Pipeline p;
+  NoListener listener;
+  feed::ExchangeSession session(listener);
+  core::RealtimeAnchor clock;
+  engine::OrderExit exit(p.shared, session, clock);
+  p.exit = &exit;
+  EchoStrategy echo({10});
+  OrderGateway gw = p.gateway();
+  echo.onBookUpdate(p.update(), gw);
+  CHECK(echo.lastSent != 0); // risk accepted it
+  CHECK(p.shared.net.unsentOrders.load() == 1);
+  CHECK(p.shared.orders.size() == 0);
+  CHECK(exit.ordersSent() == 0);
+}
+
+TEST_CASE("Order exit: run to completion writes the order in the call that decided it") {
+  WiredPipeline w;
+  EchoStrategy echo({10});
+  OrderGateway gw = w.p.gateway();
+  echo.onBookUpdate(w.p.update(), gw);
+  REQUIRE(echo.lastSent != 0);
+  // Nothing was queued: the bytes are already on the wire.
+  CHECK(w.p.shared.orders.size() == 0);
+  const auto order = w.read<protocol::NewOrder>();
+  CHECK(order.header.msgType == static_cast<std::uint16_t>(protocol::MsgType::NewOrder));
+  CHECK(order.header.seq == 2); // after the LOGON
+  CHECK(order.clOrdId == echo.lastSent);
+  CHECK(order.price == 999'900);
+  CHECK(order.qty == 10);
+  CHECK(order.mdTimestamp == 77);
+  CHECK(w.exit.ordersSent() == 1);
+
+  // Journaled as sent, and its latency record carries the event's stamps.
+  engine::JournalEntry entry;
+  REQUIRE(w.p.shared.journal.tryPop(entry));
+  CHECK(entry.direction == 0);
+  CHECK(entry.length == sizeof(protocol::NewOrder));
+  CHECK(std::memcmp(entry.frame, &order, sizeof(order)) == 0);
+  engine::LatencyRecord record;
+  REQUIRE(w.p.shared.latency.tryPop(record));
+  CHECK(record.clOrdId == echo.lastSent);
+  CHECK(record.rxNs == 1);
+  CHECK(record.decodedNs == 2);
+  CHECK(record.sendNs >= record.decidedNs);
+  CHECK(record.sentNs >= record.sendNs);
+  CHECK(record.sentNs == entry.localNs);
+
+  // The cancel on the ack leaves the same way.
+  echo.onExecution(w.p.ack(echo.lastSent, 10), 0, gw);
+  REQUIRE(echo.lastCancel);
+  CHECK(w.p.shared.orders.size() == 0);
+  const auto cancel = w.read<protocol::CancelOrder>();
+  CHECK(cancel.header.msgType == static_cast<std::uint16_t>(protocol::MsgType::CancelOrder));
+  CHECK(cancel.clOrdId == echo.lastSent);
+  CHECK(w.exit.cancelsSent() == 1);
+}
+
+TEST_CASE("Order exit: an order the socket cannot take waits in the ring, and the next behind "
+          "it") {
+  risk::RiskLimits l = Pipeline::limits();
+  l.maxOrderQty = 1;
+  l.maxPosition = 1'000'000;
+  l.maxOpenOrders = 4000;
+  l.maxOrdersPerSecond = risk::kMaxOrdersPerSecondLimit;
+  WiredPipeline w(l);
+  EchoStrategy echo({1});
+  OrderGateway gw = w.p.gateway();
+  // Fill the kernel's buffers, then the session's own 64 KiB, until an order is queued.
+  const int fd = w.session.fd();
+  std::vector<std::byte> filler(4096);
+  std::size_t fillerBytes = 0;
+  for (ssize_t n; (n = ::send(fd, filler.data(), filler.size(), MSG_DONTWAIT)) > 0;)
+    fillerBytes += static_cast<std::size_t>(n);
+  REQUIRE(fillerBytes > 0);
+  std::uint64_t sent = 0;
+  while (w.p.shared.orders.size() == 0 && sent < 3000) {
+    echo.onBookUpdate(w.p.update(), gw);
+    REQUIRE(echo.lastSent == sent + 1);
+    ++sent;
+    // As the housekeeping thread does: the journal and latency records are taken away.
+    engine::JournalEntry entry;
+    engine::LatencyRecord record;
+    while (w.p.shared.journal.tryPop(entry) || w.p.shared.latency.tryPop(record)) {
+    }
+  }
+  REQUIRE(w.p.shared.orders.size() == 1);
+  // The ring is not empty: the next order queues behind it instead of overtaking it.
+  echo.onBookUpdate(w.p.update(), gw);
+  ++sent;
+  CHECK(w.p.shared.orders.size() == 2);
+  CHECK(w.exit.drainQueued());          // it tries,
+  CHECK(w.p.shared.orders.size() == 2); // but the socket is still full
+
+  // The exchange reads: the filler, then every order in cl_ord_id order, none lost.
+  hft::testing::readExactly(w.exchange.peer(), fillerBytes);
+  const int flags = ::fcntl(w.exchange.peer(), F_GETFL);
+  REQUIRE(::fcntl(w.exchange.peer(), F_SETFL, flags | O_NONBLOCK) == 0);
+  std::vector<std::byte> stream;
+  std::byte buf[65536];
+  for (int i = 0; i < 100'000 && stream.size() < sent * sizeof(protocol::NewOrder); ++i) {
+    w.session.poll(hft::testing::monotonicNs()); // flushes the session's pending bytes
+    w.exit.drainQueued();
+    const ssize_t n = ::recv(w.exchange.peer(), buf, sizeof(buf), 0);
+    if (n > 0)
+      stream.insert(stream.end(), buf, buf + n);
+    else
+      ::usleep(50);
+  }
+  CHECK(w.p.shared.orders.size() == 0);
+  REQUIRE(stream.size() == sent * sizeof(protocol::NewOrder));
+  for (std::uint64_t i = 0; i < sent; ++i) {
+    protocol::NewOrder o;
+    std::memcpy(&o, stream.data() + i * sizeof(o), sizeof(o));
+    REQUIRE(o.clOrdId == i + 1);
+  }
+  CHECK(w.exit.ordersSent() == sent);
+  CHECK(w.p.shared.strategy.outboundDrops.load() == 0);
 }

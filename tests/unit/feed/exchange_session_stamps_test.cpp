@@ -2,34 +2,19 @@
 // The order session's kernel timestamps against a real loopback exchange socket: an order's
 // OPT_ID key is the offset of its last byte counted from the logon's first, its transmit stamp
 // carries that key, and a received frame has the receive stamp of its bytes.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <ctime>
 
 #include <doctest/doctest.h>
 
-#include "daemon/feed/exchange_session.h"
-#include "libhft/core/fd.h"
-#include "libhft/core/stamp_clock.h"
+#include "tests/unit/feed/loopback_exchange.h"
 
 using namespace hft;
 using namespace hft::feed;
 using namespace hft::protocol;
+using hft::testing::pollUntil;
+using hft::testing::realtimeNow;
 
 namespace {
-
-std::uint64_t nowNs() { return core::stampToNs(core::stamp()); }
-
-std::uint64_t realtimeNow() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 struct Recorder final : SessionListener {
   ExchangeSession* session = nullptr;
@@ -45,60 +30,24 @@ struct Recorder final : SessionListener {
   void onGap(std::uint64_t) noexcept override {}
 };
 
-// Reads exactly n bytes (the test's exchange side blocks).
-void readExactly(int fd, std::size_t n) {
-  std::byte buf[256];
-  while (n) {
-    const ssize_t r = ::recv(fd, buf, n < sizeof(buf) ? n : sizeof(buf), 0);
-    REQUIRE(r > 0);
-    n -= static_cast<std::size_t>(r);
-  }
-}
-
-template <typename Pred> void pollUntil(ExchangeSession& s, Pred done) {
-  for (int i = 0; i < 200'000 && !done(); ++i) {
-    s.poll(nowNs());
-    if (!done())
-      ::usleep(50);
-  }
-  REQUIRE(done());
-}
-
 } // namespace
 
 TEST_CASE("ExchangeSession: an order's transmit stamp carries the key of its last byte") {
   core::calibrateStamps();
-  core::UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(listener);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  REQUIRE(::listen(listener.get(), 1) == 0);
+  hft::testing::LoopbackExchange exchange;
 
   Recorder recorder;
   ExchangeSession session(recorder);
   recorder.session = &session;
   session.setKernelTimestamps(true, false);
   SessionParams params;
-  params.port = ntohs(addr.sin_port);
-  REQUIRE(session.connect(params, nowNs()) == 0);
+  params.port = exchange.port();
+  REQUIRE(session.connect(params, hft::testing::monotonicNs()) == 0);
   pollUntil(session, [&] { return session.state() == SessionState::LogonSent; });
   REQUIRE(session.kernelRxStamps());
   REQUIRE(session.kernelTxStamps());
-  core::UniqueFd exchange(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  REQUIRE(exchange);
-  readExactly(exchange.get(), sizeof(Logon));
-
-  LogonResponse response{};
-  stampHeader(response.header, MsgType::LogonResponse, sizeof(response), 1, realtimeNow());
-  response.status = static_cast<std::uint8_t>(LogonStatus::Accepted);
-  response.heartbeatIntervalMs = 60'000;
-  response.sessionId = 7;
-  REQUIRE(::send(exchange.get(), &response, sizeof(response), 0) == sizeof(response));
-  pollUntil(session, [&] { return session.state() == SessionState::LoggedOn; });
+  exchange.acceptLogon();
+  exchange.logOn(session);
 
   // Read every stamp queued so far (the logon's) before the order.
   TxStamp stamp;
@@ -132,29 +81,21 @@ TEST_CASE("ExchangeSession: an order's transmit stamp carries the key of its las
   stampHeader(report.header, MsgType::ExecutionReport, sizeof(report), 2, realtimeNow());
   report.clOrdId = 42;
   const std::uint64_t sentAt = realtimeNow();
-  REQUIRE(::send(exchange.get(), &report, sizeof(report), 0) == sizeof(report));
+  REQUIRE(::send(exchange.peer(), &report, sizeof(report), 0) == sizeof(report));
   pollUntil(session, [&] { return recorder.frames == 1; });
   CHECK(recorder.kernelRxNs >= sentAt);
   CHECK(recorder.kernelRxNs <= realtimeNow());
 }
 
 TEST_CASE("ExchangeSession: with kernel timestamps off there are none") {
-  core::UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(listener);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  REQUIRE(::listen(listener.get(), 1) == 0);
+  hft::testing::LoopbackExchange exchange;
   Recorder recorder;
   ExchangeSession session(recorder);
   recorder.session = &session;
   session.setKernelTimestamps(false, false);
   SessionParams params;
-  params.port = ntohs(addr.sin_port);
-  REQUIRE(session.connect(params, nowNs()) == 0);
+  params.port = exchange.port();
+  REQUIRE(session.connect(params, hft::testing::monotonicNs()) == 0);
   pollUntil(session, [&] { return session.state() == SessionState::LogonSent; });
   CHECK_FALSE(session.kernelRxStamps());
   CHECK_FALSE(session.kernelTxStamps());
