@@ -49,6 +49,9 @@ while [ $# -gt 0 ]; do
   *) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+# A relative --build is relative to the source tree (cd above); an absolute one (another
+# checkout's build, for a before/after run) is taken as it is.
+case $build in /*) ;; *) build=./$build ;; esac
 exes=(daemon/hftd ctl/hftctl exchange-sim/exchange-sim)
 if [ "$null" = 1 ]; then
   exes+=(tests/bench/null_engine)
@@ -125,7 +128,7 @@ run_sockperf() {
 # start_exchange DIR: exchange-sim on a free port; sets xpid and port.
 start_exchange() {
   mkdir -p "$1"
-  "${xsim_pin[@]}" ./"$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
+  "${xsim_pin[@]}" "$build"/exchange-sim/exchange-sim --port 0 --tick-rate "$tick_rate" --seed 1 \
     --stats-file "$1/exchange_stats.json" >"$1/exchange-sim.log" 2>&1 &
   xpid=$!
   pids+=("$xpid")
@@ -145,13 +148,13 @@ print(t["count"], t["p50"], t["p99"], t["p99_9"])' "$1/exchange_stats.json")
 # run_hftd DIR: one hftd trading session of --duration against a fresh exchange-sim.
 run_hftd() {
   start_exchange "$1"
-  ./"$build"/daemon/hftd --config "$hftd_config" --network-core "$net" --strategy-core "$strat" \
+  "$build"/daemon/hftd --config "$hftd_config" --network-core "$net" --strategy-core "$strat" \
     --poll-mode "$poll" --exchange "127.0.0.1:$port" --socket "$1/control.sock" \
     --sessions-dir "$1/sessions" --idle >"$1/hftd.log" 2>&1 &
   local hpid=$!
   pids+=("$hpid")
   wait_line "$1/hftd.log" "Control socket listening" 10
-  ./"$build"/ctl/hftctl --socket "$1/control.sock" start-session --duration "$duration" >/dev/null
+  "$build"/ctl/hftctl --socket "$1/control.sock" start-session --duration "$duration" >/dev/null
   wait_line "$1/hftd.log" "ended (duration reached)" $((duration + 20))
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$hpid/status")
   kill "$hpid"; wait "$hpid" || true
@@ -167,7 +170,7 @@ print(" ".join(str(s[k]["p50"]) for k in ("rx_to_sent","book_to_decided")))' "$1
 run_null() {
   start_exchange "$1"
   local rc=0
-  ./"$build"/tests/bench/null_engine --exchange "127.0.0.1:$port" --duration "$duration" \
+  "$build"/tests/bench/null_engine --exchange "127.0.0.1:$port" --duration "$duration" \
     --core "$net" --poll-mode "$null_poll" --symbol "$null_symbol" --every "$null_every" \
     >"$1/null_engine.log" 2>&1 || rc=$?
   stop_exchange "$1"
