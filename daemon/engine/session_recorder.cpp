@@ -126,7 +126,7 @@ void SessionRecorder::open(const std::string& directory, config::OnDiskFull onDi
   journalBytes_ = sizeof(kJournalMagic);
   latencyBytes_ = kLatencyHeader.size();
   latencyRows_ = 0;
-  journalFault_ = latencyFault_ = diskFull_ = memoryCapLogged_ = false;
+  journalFault_ = latencyFault_ = hlogFault_ = diskFull_ = memoryCapLogged_ = false;
   for (auto& h : histograms_)
     h.reset();
   for (auto& h : intervals_)
@@ -231,10 +231,27 @@ void SessionRecorder::flushLocked() {
   flushLatencyLocked();
   if (mdRecording_ && !mdRecording_->failed() && !mdRecording_->flush())
     mdRecordingFailedLocked();
-  if (!hlog_.flush()) {
-    ++writeErrors_;
-    diskFull_ = true;
-  }
+  if (!hlog_.flush())
+    hlogFailedLocked(errno);
+}
+
+const char* SessionRecorder::onDiskFullConsequence() const {
+  return onDiskFull_ == config::OnDiskFull::StopTrading
+             ? "; on_disk_full = stop_trading: no new orders this session"
+             : "; on_disk_full = keep_trading: trading goes on";
+}
+
+void SessionRecorder::hlogFailedLocked(int error) {
+  // The histogram log is the first file to reach the disk on some runs (it flushes whole
+  // intervals): its failure makes the disk full for the session, so it must say so.
+  ++writeErrors_;
+  diskFull_ = true;
+  if (hlogFault_)
+    return;
+  hlogFault_ = true;
+  spdlog::error("session {}/latency.hlog: write failed: {}; latency intervals are lost while "
+                "the disk is full{}",
+                directory_, std::strerror(error), onDiskFullConsequence());
 }
 
 void SessionRecorder::flushJournalLocked() {
@@ -289,10 +306,7 @@ void SessionRecorder::flushLatencyLocked() {
     latencyFault_ = true;
     spdlog::error("session {}/latency.csv: write failed: {}; latency samples are lost while "
                   "the disk is full (counted in latency_samples_lost){}",
-                  directory_, std::strerror(error),
-                  onDiskFull_ == config::OnDiskFull::StopTrading
-                      ? "; on_disk_full = stop_trading: no new orders this session"
-                      : "; on_disk_full = keep_trading: trading goes on");
+                  directory_, std::strerror(error), onDiskFullConsequence());
   }
   latencyLost_ += latencyRows_;
   latencyBuffer_.clear();
@@ -340,7 +354,7 @@ void SessionRecorder::writeIntervalsLocked(std::uint64_t endNs) {
     for (std::size_t i = 0; i < kStageCount; ++i) {
       if (intervals_[i].count() != 0 &&
           !hlog_.writeInterval(kStageNames[i], intervalStartNs_, endNs, intervals_[i]))
-        ++writeErrors_;
+        hlogFailedLocked(errno);
       intervals_[i].reset();
     }
   } catch (const std::exception& e) {

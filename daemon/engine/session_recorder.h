@@ -90,6 +90,8 @@ private:
   void flushJournalLocked();
   void flushLatencyLocked();
   void mdRecordingFailedLocked();
+  void hlogFailedLocked(int error);
+  [[nodiscard]] const char* onDiskFullConsequence() const;
   [[nodiscard]] std::string histogramsJsonLocked() const;
   void writeIntervalsLocked(std::uint64_t endNs);
 
@@ -107,7 +109,8 @@ private:
   std::uint64_t latencyRows_ = 0;  // rows in latencyBuffer_
   bool journalFault_ = false;      // the last journal write failed: records are held
   bool latencyFault_ = false;
-  bool diskFull_ = false; // sticky for the session
+  bool hlogFault_ = false; // a latency.hlog write failed this session (logged once)
+  bool diskFull_ = false;  // sticky for the session
   bool memoryCapLogged_ = false;
   std::array<core::Histogram, kStageCount> histograms_;
   // latency.hlog: one HdrHistogram per stage for the current second, keyed by sent time.

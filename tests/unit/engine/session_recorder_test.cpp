@@ -3,10 +3,13 @@
 #include "daemon/engine/session_recorder.h"
 
 #include <doctest/doctest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "libhft/protocol/codec.h"
@@ -80,4 +83,46 @@ TEST_CASE("SessionRecorder: a market-data write that fails is counted, not throw
   // /dev/full holds nothing: every frame handed over is lost, and counted.
   CHECK(recorder.journalState().mdRecordingLost == handed);
   CHECK(recorder.writeErrors() == 1);
+}
+
+TEST_CASE("SessionRecorder: a latency.hlog write that fails makes the disk full, and says so") {
+  if (!std::filesystem::exists("/dev/full"))
+    return;
+  test::TempDir dir("session_recorder");
+  const std::string sdir = (dir.path / "s1").string();
+  std::filesystem::create_directories(sdir);
+  // latency.hlog is the only file on a full disk: it may be the first to fail, and then it is
+  // the only evidence of why new orders stopped.
+  std::filesystem::create_symlink("/dev/full", sdir + "/latency.hlog");
+  const auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  spdlog::default_logger()->sinks().push_back(sink);
+  engine::SessionRecorder recorder;
+  recorder.open(sdir, config::OnDiskFull::StopTrading, 0, false);
+  CHECK_FALSE(recorder.ordersMustStop());
+  // An order in a later second closes the interval; the flush writes it to /dev/full.
+  // Each later second closes one more, and each flush fails again.
+  for (const std::uint64_t sent : {5'000'000'000ULL, 6'200'000'000ULL, 7'400'000'000ULL}) {
+    engine::LatencyRecord r{};
+    r.clOrdId = sent;
+    r.rxNs = sent - 900;
+    r.decodedNs = sent - 700;
+    r.bookNs = sent - 500;
+    r.decidedNs = sent - 300;
+    r.sentNs = sent;
+    recorder.record(r);
+    recorder.flush();
+  }
+  spdlog::default_logger()->sinks().pop_back();
+  CHECK(recorder.journalState().diskFull);
+  CHECK(recorder.ordersMustStop());
+  CHECK(recorder.writeErrors() == 2);
+  const auto lines = sink->last_formatted();
+  std::size_t said = 0;
+  for (const auto& line : lines)
+    if (line.find("latency.hlog: write failed: No space left on device") != std::string::npos) {
+      ++said;
+      CHECK(line.find("stop_trading") != std::string::npos);
+    }
+  CHECK(said == 1); // counted each time, logged once
+  recorder.close("{}\n");
 }
