@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <cassert>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -137,10 +138,9 @@ void NetworkWorker::onFrame(const FrameView& frame, std::uint64_t rxStamp) noexc
       return;
     }
     ++mdMessages_;
-    recordMdLatency(frame, rxNs, decodedNs);
     exit_.noteKernelRx(rxNs, session_.kernelRxNs());
     pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
-    recordMarketData(frame, rxNs);
+    deferRecording(frame, rxNs, decodedNs);
     return;
   }
   // Execution reports are journaled before the strategy sees them: none may be lost.
@@ -213,10 +213,25 @@ void NetworkWorker::onFeedFrame(const FrameView& frame, std::uint64_t rxStamp) n
   const std::uint64_t rxNs = clock_.realtimeNs(rxStamp);
   const std::uint64_t decodedNs = clock_.realtimeNs(core::stamp());
   ++mdMessages_;
-  recordMdLatency(frame, rxNs, decodedNs);
   exit_.noteKernelRx(rxNs, udpFeed_ ? udpFeed_->kernelRxNs() : 0); // AF_XDP: none (said once)
   pushInbound(InboundEvent::Kind::MarketData, &frame, rxNs, decodedNs);
-  recordMarketData(frame, rxNs);
+  deferRecording(frame, rxNs, decodedNs);
+}
+
+void NetworkWorker::deferRecording(const FrameView& frame, std::uint64_t rxNs,
+                                   std::uint64_t decodedNs) noexcept {
+  if (receivedCount_ == received_.size())
+    recordReceived();
+  received_[receivedCount_++] = Received{frame, rxNs, decodedNs};
+}
+
+void NetworkWorker::recordReceived() noexcept {
+  for (std::size_t i = 0; i < receivedCount_; ++i) {
+    const Received& r = received_[i];
+    recordMdLatency(r.frame, r.rxNs, r.decodedNs);
+    recordMarketData(r.frame, r.rxNs);
+  }
+  receivedCount_ = 0;
 }
 
 void NetworkWorker::onFeedBadFrame(FrameError error, std::uint16_t type) noexcept {
@@ -542,6 +557,7 @@ void NetworkWorker::run() noexcept {
 
     didWork |= session_.poll(now);
     didWork |= pollFeed();
+    assert(receivedCount_ == 0);    // recorded at the end of each read, while the bytes exist
     didWork |= exit_.drainQueued(); // the pipeline's orders, or any the socket refused
     busy = didWork;
     if (didWork) {

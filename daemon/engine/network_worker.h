@@ -6,6 +6,7 @@
 // (daemon/feed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 
@@ -50,11 +51,13 @@ public:
   void onClosed(feed::CloseReason reason, int error, std::uint8_t detail) noexcept override;
   void onBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
   void onGap(std::uint64_t missing) noexcept override;
+  void onReadEnd() noexcept override { recordReceived(); }
 
   // FeedListener (network thread).
   void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept override;
   void onFeedBadFrame(protocol::FrameError error, std::uint16_t type) noexcept override;
   void onFeedGap(std::uint64_t missing) noexcept override;
+  void onFeedBatchEnd() noexcept override { recordReceived(); }
 
 private:
   // Control-path steps the network thread takes at a session's start and end (they log and
@@ -80,6 +83,12 @@ private:
                    std::uint64_t decodedNs) noexcept;
   // Hands a received MARKET_DATA frame to the housekeeping thread for market_data.rec.
   void recordMarketData(const protocol::FrameView& frame, std::uint64_t rxNs) noexcept;
+  // A MARKET_DATA frame's bookkeeping (md latency histograms, market_data.rec) waits until every
+  // frame of its read has been decided on: the next frame of the same recv() does not queue
+  // behind a copy into the recording ring. Done at once when the list is full.
+  void deferRecording(const protocol::FrameView& frame, std::uint64_t rxNs,
+                      std::uint64_t decodedNs) noexcept;
+  void recordReceived() noexcept;
   void warnStampsOnce() noexcept;
 
   // Re-anchors the stamp clock at most every kReanchorNs, in a round that did no work.
@@ -95,6 +104,14 @@ private:
   const int fifoPriority_;
   feed::ExchangeSession session_;
   OrderExit exit_; // after session_ and clock_, which it uses
+  struct Received {
+    protocol::FrameView frame; // still in the session's or the feed's buffer
+    std::uint64_t rxNs;
+    std::uint64_t decodedNs;
+  };
+  static constexpr std::size_t kDeferredFrames = 128;
+  std::array<Received, kDeferredFrames> received_{};
+  std::size_t receivedCount_ = 0;
   static constexpr std::uint64_t kPublishPeriodNs = 1'000'000;
   bool countersDirty_ = false;
   std::uint64_t publishedNs_ = 0;

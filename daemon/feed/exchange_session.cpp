@@ -272,6 +272,8 @@ bool ExchangeSession::readSome(std::uint64_t nowNs) noexcept {
     if (!fd_)
       break;
   }
+  // close() and reset() move no bytes: the views handed out are still whole here.
+  listener_.onReadEnd();
   return true;
 }
 

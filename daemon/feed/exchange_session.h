@@ -57,8 +57,11 @@ public:
   virtual ~SessionListener() = default;
   // A whole EXECUTION_REPORT frame, or a MARKET_DATA frame whose content is valid (the one
   // validation it gets); rxStamp (core::stamp()) is when its bytes were read. `frame` points
-  // into the receive buffer: valid during the call only, never copied.
+  // into the receive buffer, never copied: valid until onReadEnd() returns.
   virtual void onFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept = 0;
+  // Every frame of one recv() was handed to onFrame(): work that may wait until the orders they
+  // made are out (recording them) is done here, while their bytes are still in the buffer.
+  virtual void onReadEnd() noexcept {}
   virtual void onLoggedOn(std::uint64_t exchangeSessionId, std::uint32_t heartbeatMs) noexcept = 0;
   virtual void onClosed(CloseReason reason, int error, std::uint8_t detail) noexcept = 0;
   // A frame dropped: malformed (the connection closes) or of an unknown type (skipped).

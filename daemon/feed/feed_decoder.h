@@ -18,8 +18,11 @@ class FeedListener {
 public:
   virtual ~FeedListener() = default;
   // A MARKET_DATA frame whose content is valid (the one validation it gets); rxStamp
-  // (core::stamp()) is when its datagram was taken. Valid during the call only.
+  // (core::stamp()) is when its datagram was taken. Valid until onFeedBatchEnd() returns.
   virtual void onFeedFrame(const protocol::FrameView& frame, std::uint64_t rxStamp) noexcept = 0;
+  // Every frame of one receive batch (recvmmsg, or one AF_XDP ring peek) was handed over, and
+  // their bytes are not yet given back: work that may wait until the orders are out goes here.
+  virtual void onFeedBatchEnd() noexcept {}
   // A datagram dropped whole (a framing error) or one frame dropped (invalid content).
   virtual void onFeedBadFrame(protocol::FrameError error, std::uint16_t type) noexcept = 0;
   virtual void onFeedGap(std::uint64_t missing) noexcept = 0;
@@ -45,6 +48,8 @@ public:
 
   // One datagram's UDP payload. Never reads outside `payload`.
   void onDatagram(std::span<const std::byte> payload, std::uint64_t rxStamp) noexcept;
+  // The receiver's batch is over; its datagrams are still in place (FeedListener::onFeedBatchEnd).
+  void batchEnd() noexcept { listener_.onFeedBatchEnd(); }
 
   void reset() noexcept {
     counters_ = {};

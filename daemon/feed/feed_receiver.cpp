@@ -224,6 +224,7 @@ int UdpFeedReceiver::poll() noexcept {
     decoder_.onDatagram({slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len},
                         rxStamp);
   }
+  decoder_.batchEnd(); // before the next recvmmsg() reuses the slots
   return n;
 }
 
@@ -549,6 +550,7 @@ int XdpFeedReceiver::poll() noexcept {
       *xsk_ring_prod__fill_addr(&r.fill, fillIndex + i) =
           desc->addr & ~std::uint64_t{kFrameSize - 1};
   }
+  decoder_.batchEnd(); // before the fill ring gives the frames back to the kernel
   xsk_ring_prod__submit(&r.fill, reserved);
   xsk_ring_cons__release(&r.rx, n);
   return static_cast<int>(n);

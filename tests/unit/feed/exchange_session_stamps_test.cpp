@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The order session's kernel timestamps against a real loopback exchange socket: an order's
 // OPT_ID key is the offset of its last byte counted from the logon's first, its transmit stamp
-// carries that key, and a received frame has the receive stamp of its bytes.
+// carries that key, and a received frame has the receive stamp of its bytes. And the frames of
+// one read stay in the buffer until onReadEnd().
 #include <poll.h>
+
+#include <array>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+#include "libhft/protocol/codec.h"
 #include "tests/unit/feed/loopback_exchange.h"
 
 using namespace hft;
@@ -101,4 +106,69 @@ TEST_CASE("ExchangeSession: with kernel timestamps off there are none") {
   CHECK_FALSE(session.kernelTxStamps());
   TxStamp stamp;
   CHECK(session.readTxStamp(stamp) == ErrQueueResult::Empty);
+}
+
+namespace {
+
+// Keeps the views onFrame() is handed and checks, at each onReadEnd(), that their bytes are
+// still those of the frames that were sent: the engine records frames there, after deciding.
+struct BatchChecker final : SessionListener {
+  std::vector<FrameView> pending;
+  std::vector<std::uint32_t> verifiedSeqs;
+  int readEnds = 0;
+  bool intact = true;
+  void onFrame(const FrameView& frame, std::uint64_t) noexcept override {
+    if (frame.type == static_cast<std::uint16_t>(MsgType::MarketData))
+      pending.push_back(frame);
+  }
+  void onReadEnd() noexcept override {
+    ++readEnds;
+    for (const FrameView& f : pending) {
+      const auto head = f.as<MarketDataHead>();
+      // Each frame was encoded with symbol = seq and a bid of seq * 100.
+      intact =
+          intact && head.symbolId == head.header.seq && f.mdEntry(0).price == head.header.seq * 100;
+      verifiedSeqs.push_back(head.header.seq);
+    }
+    pending.clear();
+  }
+  void onLoggedOn(std::uint64_t, std::uint32_t) noexcept override {}
+  void onClosed(CloseReason, int, std::uint8_t) noexcept override {}
+  void onBadFrame(FrameError, std::uint16_t) noexcept override {}
+  void onGap(std::uint64_t) noexcept override {}
+};
+
+} // namespace
+
+TEST_CASE("ExchangeSession: the frames of a read are still in the buffer at onReadEnd()") {
+  hft::testing::LoopbackExchange exchange;
+  BatchChecker checker;
+  ExchangeSession session(checker);
+  session.setKernelTimestamps(false, false);
+  SessionParams params;
+  params.port = exchange.port();
+  REQUIRE(session.connect(params, hft::testing::monotonicNs()) == 0);
+  pollUntil(session, [&] { return session.state() == SessionState::LogonSent; });
+  exchange.acceptLogon();
+  exchange.logOn(session);
+
+  // 300 frames in one send(): far more than one recv() of the engine's list holds at once
+  // (NetworkWorker defers 128), and more than one read's worth of the reassembler's room.
+  constexpr std::uint32_t kFrames = 300;
+  std::vector<std::byte> bytes(kFrames * marketDataSize(2));
+  std::size_t at = 0;
+  for (std::uint32_t seq = 2; seq < kFrames + 2; ++seq) {
+    const std::array<MdEntry, 2> levels{MdEntry{static_cast<std::int64_t>(seq) * 100, 5,
+                                                static_cast<std::uint8_t>(MdSide::Bid), 0, 0},
+                                        MdEntry{static_cast<std::int64_t>(seq) * 100 + 10, 5,
+                                                static_cast<std::uint8_t>(MdSide::Ask), 0, 0}};
+    at += encodeMarketData(bytes.data() + at, seq, realtimeNow(), seq, levels);
+  }
+  REQUIRE(::send(exchange.peer(), bytes.data(), at, 0) == static_cast<ssize_t>(at));
+  pollUntil(session, [&] { return checker.verifiedSeqs.size() == kFrames; });
+  CHECK(checker.intact);
+  CHECK(checker.pending.empty());
+  CHECK(checker.readEnds >= 1);
+  for (std::uint32_t i = 0; i < kFrames; ++i)
+    CHECK(checker.verifiedSeqs[i] == i + 2);
 }
