@@ -17,17 +17,12 @@
 #include <doctest/doctest.h>
 
 #include "libhft/core/fd.h"
+#include "tests/unit/feed/loopback_exchange.h"
 
 using namespace hft::feed;
+using hft::testing::realtimeNow;
 
 namespace {
-
-std::uint64_t realtimeNow() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 // A control buffer holding what the kernel would put there.
 struct Control {
@@ -177,24 +172,14 @@ TEST_CASE("kernel stamps: keys wrap at 2^32 and missing stamps expire") {
 }
 
 TEST_CASE("kernel stamps: loopback TCP stamps each send's last byte, and the receive") {
-  using hft::core::UniqueFd;
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(listener);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  REQUIRE(::listen(listener.get(), 1) == 0);
-  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  REQUIRE(server);
+  hft::testing::LoopbackExchange exchange; // only its listener and accepted socket
+  const hft::core::UniqueFd client = hft::testing::connectLoopback(exchange.port());
+  exchange.acceptConnection();
+  const int serverFd = exchange.peer();
   const int one = 1;
   REQUIRE(setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0);
   REQUIRE(enableTimestamping(client.get(), timestampingFlags(true, false)) == 0);
-  REQUIRE(enableTimestamping(server.get(), timestampingFlags(false, false)) == 0);
+  REQUIRE(enableTimestamping(serverFd, timestampingFlags(false, false)) == 0);
   waitForReceiveStamping();
 
   const std::uint64_t before = realtimeNow();
@@ -232,7 +217,7 @@ TEST_CASE("kernel stamps: loopback TCP stamps each send's last byte, and the rec
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof(control);
-  REQUIRE(::recvmsg(server.get(), &message, 0) > 0);
+  REQUIRE(::recvmsg(serverFd, &message, 0) > 0);
   const std::uint64_t rx = receiveStampNs(message);
   CHECK(rx >= before);
   CHECK(rx <= realtimeNow());

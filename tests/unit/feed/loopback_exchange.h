@@ -52,6 +52,18 @@ template <typename Pred> void pollUntil(feed::ExchangeSession& s, Pred done) {
   REQUIRE(done());
 }
 
+// A blocking TCP connection to 127.0.0.1:port (the test's own client side).
+inline core::UniqueFd connectLoopback(std::uint16_t port) {
+  core::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(fd);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
 class LoopbackExchange {
 public:
   LoopbackExchange() : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
@@ -69,10 +81,15 @@ public:
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] int peer() const noexcept { return peer_.get(); }
 
-  // The session has sent its LOGON: accept the connection and read it.
-  void acceptLogon() {
+  // Accepts the one connection the listener waits for; peer() is its socket.
+  void acceptConnection() {
     peer_.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     REQUIRE(peer_);
+  }
+
+  // The session has sent its LOGON: accept the connection and read it.
+  void acceptLogon() {
+    acceptConnection();
     readExactly(peer_.get(), sizeof(protocol::Logon));
   }
 
