@@ -51,6 +51,7 @@ TEST_CASE("ExchangeSession: an order's transmit stamp carries the key of its las
   pollUntil(session, [&] { return session.state() == SessionState::LogonSent; });
   REQUIRE(session.kernelRxStamps());
   REQUIRE(session.kernelTxStamps());
+  hft::testing::waitForReceiveStamping(); // the frame below must not beat the kernel's switch
   exchange.acceptLogon();
   exchange.logOn(session);
 

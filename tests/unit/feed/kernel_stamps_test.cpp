@@ -21,6 +21,7 @@
 
 using namespace hft::feed;
 using hft::testing::realtimeNow;
+using hft::testing::waitForReceiveStamping;
 
 namespace {
 
@@ -61,42 +62,6 @@ struct Control {
     add(SOL_IP, IP_RECVERR, &e, sizeof(e));
   }
 };
-
-// The kernel turns receive stamping on for the whole host a moment after the first socket asks
-// (a deferred static-key switch): until then packets arrive unstamped. Waits for that moment
-// with a loopback UDP pair, so that the test below sees the steady state.
-void waitForReceiveStamping() {
-  using hft::core::UniqueFd;
-  UniqueFd rx(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  UniqueFd tx(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  REQUIRE(rx);
-  REQUIRE(tx);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(rx.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  REQUIRE(enableTimestamping(rx.get(), timestampingFlags(false, false)) == 0);
-  for (int i = 0; i < 10'000; ++i) {
-    const char byte = 1;
-    REQUIRE(::sendto(tx.get(), &byte, 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 1);
-    char in;
-    iovec iov{&in, 1};
-    alignas(cmsghdr) char control[kStampControlBytes];
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    REQUIRE(::recvmsg(rx.get(), &message, 0) == 1);
-    if (receiveStampNs(message) != 0)
-      return;
-    pollfd none{-1, 0, 0};
-    ::poll(&none, 0, 1); // give the kernel's deferred work a millisecond
-  }
-  FAIL("the kernel never stamped a received datagram");
-}
 
 } // namespace
 

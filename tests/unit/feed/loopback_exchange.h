@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <doctest/doctest.h>
 
 #include "daemon/feed/exchange_session.h"
+#include "daemon/feed/kernel_stamps.h"
 #include "libhft/core/fd.h"
 #include "libhft/core/stamp_clock.h"
 #include "libhft/protocol/codec.h"
@@ -62,6 +64,42 @@ inline core::UniqueFd connectLoopback(std::uint16_t port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
   return fd;
+}
+
+// The kernel turns receive stamping on for the whole host a moment after the first socket asks
+// (a deferred static-key switch): until then packets arrive unstamped. Waits for that moment
+// with a loopback UDP pair. Call it once the test's own socket has asked for stamps: that
+// socket keeps the switch on after this pair closes.
+inline void waitForReceiveStamping() {
+  core::UniqueFd rx(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  core::UniqueFd tx(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  REQUIRE(rx);
+  REQUIRE(tx);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(rx.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  REQUIRE(feed::enableTimestamping(rx.get(), feed::timestampingFlags(false, false)) == 0);
+  for (int i = 0; i < 10'000; ++i) {
+    const char byte = 1;
+    REQUIRE(::sendto(tx.get(), &byte, 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 1);
+    char in;
+    iovec iov{&in, 1};
+    alignas(cmsghdr) char control[feed::kStampControlBytes];
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    REQUIRE(::recvmsg(rx.get(), &message, 0) == 1);
+    if (feed::receiveStampNs(message) != 0)
+      return;
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 1); // give the kernel's deferred work a millisecond
+  }
+  FAIL("the kernel never stamped a received datagram");
 }
 
 class LoopbackExchange {
