@@ -249,6 +249,7 @@ HftdConfig parseConfig(std::string_view text, const std::string& path) {
     s.choice("layout", c.engine.layout,
              {{"run_to_completion", EngineLayout::RunToCompletion},
               {"pipeline", EngineLayout::Pipeline}});
+    s.integer("warm_interval_us", c.engine.warmIntervalUs, 0, 1'000'000);
     s.finish();
   }
   {
@@ -443,6 +444,8 @@ ReloadPlan planReload(const HftdConfig& a, const HftdConfig& b) {
   note(plan.needsRestart, a.cpu.lockMemory != b.cpu.lockMemory, "cpu.lock_memory");
   note(plan.needsRestart, a.cpu.hugePages != b.cpu.hugePages, "cpu.huge_pages");
   note(plan.needsRestart, a.engine.layout != b.engine.layout, "engine.layout");
+  note(plan.needsRestart, a.engine.warmIntervalUs != b.engine.warmIntervalUs,
+       "engine.warm_interval_us");
   // The strategy's state (quotes, windows) belongs to its kind: the running one stays.
   note(plan.needsRestart, a.strategyKind != b.strategyKind, "strategy.kind");
   note(plan.needsRestart, a.network.kernelTimestamps != b.network.kernelTimestamps,

@@ -71,6 +71,9 @@ struct CpuConfig {
 
 struct EngineConfig {
   EngineLayout layout = EngineLayout::RunToCompletion;
+  // Between frames, at most this often, the order path runs without sending so that an order
+  // finds its code and data in cache (docs/hftd.md, "Keeping the order path warm"); 0 = off.
+  std::uint32_t warmIntervalUs = 100;
 };
 
 struct NetworkConfig {

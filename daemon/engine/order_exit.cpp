@@ -59,6 +59,15 @@ OrderExit::Write OrderExit::write(const OrderCommand& cmd) noexcept {
   return Write::Sent;
 }
 
+void OrderExit::warm(const OrderCommand& cmd) noexcept {
+  // Into a member: the compiler may not drop an encoding whose result stays visible.
+  (void)encodeOrder(cmd, warmFrame_);
+  shared_.journal.prefetchClaim();
+  shared_.netLog.prefetchClaim();
+  if (session_.kernelTxStamps())
+    txPending_.prefetchPush();
+}
+
 bool OrderExit::drainQueued() noexcept {
   bool didWork = false;
   while (const OrderCommand* cmd = shared_.orders.front()) {

@@ -68,6 +68,10 @@ public:
 
   // Encodes and writes one command (network thread).
   [[nodiscard]] Write write(const OrderCommand& cmd) noexcept;
+  // write()'s user-space work for `cmd` without its effects: the frame is encoded into a
+  // scratch buffer and the ring slots and queue entry the next order fills are brought into
+  // cache; nothing is sent, journaled, logged or counted (OrderGateway::warm).
+  void warm(const OrderCommand& cmd) noexcept;
   // Writes what waits in the orders ring, oldest first, until it is empty or the socket is
   // full. Returns true if it took any command.
   bool drainQueued() noexcept;
@@ -123,6 +127,7 @@ private:
   std::uint32_t lastReadAtBytes_ = 0; // txStreamBytes() at the last read of the error queue
   std::uint64_t lastStampReadNs_ = 0;
   std::uint64_t lastNewBytesNs_ = 0; // when the error queue was first read for the latest bytes
+  alignas(64) std::byte warmFrame_[kOrderFrameBytes]{}; // warm()'s encoding, never sent
 };
 
 } // namespace hft::engine

@@ -87,6 +87,41 @@ public:
     return clOrdId;
   }
 
+  // send()'s path for `intent` without its effects: risk's verdict is computed but not
+  // counted, no cl_ord_id is taken, nothing is recorded, sent, queued or logged. Orders are
+  // rare (tens of milliseconds apart with the default strategy) and the busy loop's system
+  // calls evict their code and data in between, so the order of a frame that trades found
+  // them cold: StrategyWorker::service calls this between frames ([engine] warm_interval_us).
+  // Returns the verdict (the caller keeps it, so that none of this is optimised away).
+  [[nodiscard]] risk::RiskResult warm(const risk::OrderIntent& intent) noexcept {
+    const book::OrderBook* book = books_.find(intent.symbolId);
+    const std::int64_t mid = book ? book->mid() : 0;
+    const std::int64_t position = orders_.positions().position(intent.symbolId);
+    const auto verdict =
+        risk_.evaluate(intent, position, orders_.openQty(intent.symbolId, protocol::Side::Buy),
+                       orders_.openQty(intent.symbolId, protocol::Side::Sell), orders_.openOrders(),
+                       mid, stamps_.nowNs);
+    orders_.prefetchNextOrder(intent.symbolId);
+    if (exit_ == nullptr) {
+      shared_.orders.prefetchClaim(); // the pipeline: the ring the order would go through
+      return verdict;
+    }
+    const OrderCommand cmd{OrderCommand::Kind::NewOrder,
+                           0,
+                           intent.symbolId,
+                           intent.side,
+                           intent.tif,
+                           intent.price,
+                           intent.qty,
+                           intent.mdTimestamp,
+                           0,
+                           0,
+                           0,
+                           0};
+    exit_->warm(cmd);
+    return verdict;
+  }
+
   // No risk limit applies to a cancel: each bounds exposure, and a cancel only lowers it (the
   // kill switch itself cancels). An order not acknowledged yet may be canceled: the exchange
   // reads the connection in order, so it has the NEW_ORDER first (a rejected one makes the

@@ -27,7 +27,8 @@ StrategyWorker::StrategyWorker(SharedState& shared, const config::HftdConfig& co
       busyPoll_(config.cpu.pollMode == config::PollMode::Busy),
       fifoPriority_(config.cpu.fifoPriority), books_(std::make_unique<book::BookSet>()),
       orders_(std::make_unique<order::OrderManager>()), risk_(config.risk),
-      strategy_(makeStrategy(config)) {}
+      strategy_(makeStrategy(config)),
+      warmIntervalNs_(static_cast<std::uint64_t>(config.engine.warmIntervalUs) * 1000ULL) {}
 
 bool StrategyWorker::offerParams(const risk::RiskLimits& limits,
                                  const strategy::StrategyParams& momentum,
@@ -132,6 +133,7 @@ void StrategyWorker::onMarketData(const FrameView& frame, std::uint64_t rxNs,
   const std::uint64_t bookStamp = core::stamp();
   bump(shared_.strategy.mdApplied);
   markSymbol(head.symbolId);
+  warmSymbol_ = head.symbolId;
   if (!shared_.tradingEnabled.load(std::memory_order_acquire))
     return;
 
@@ -257,13 +259,39 @@ void StrategyWorker::service(bool busy) noexcept {
     if (!busy || now - publishedNs_ >= kPublishPeriodNs)
       publishChanged(now);
   }
-  // A quiet round: re-anchor the stamp clock now and then, never between a tick and its order.
+  // A quiet round: re-anchor the stamp clock now and then, never between a tick and its order;
+  // and keep the order path in cache.
   if (!busy) {
-    if (const std::uint64_t now = core::stampToNs(core::stamp()); now - anchoredNs_ > 100'000'000) {
+    const std::uint64_t now = core::stampToNs(core::stamp());
+    if (now - anchoredNs_ > 100'000'000) {
       anchoredNs_ = now;
       clock_.reanchor();
     }
+    if (warmIntervalNs_ != 0 && now - lastWarmNs_ >= warmIntervalNs_) {
+      lastWarmNs_ = now;
+      warmOrderPath(now);
+    }
   }
+}
+
+void StrategyWorker::warmOrderPath(std::uint64_t nowNs) noexcept {
+  if (!shared_.tradingEnabled.load(std::memory_order_acquire))
+    return;
+  const book::OrderBook* book = books_->find(warmSymbol_);
+  if (book == nullptr || book->mid() <= 0)
+    return; // no market yet: nothing an order could be checked against
+  risk::OrderIntent intent;
+  intent.symbolId = warmSymbol_;
+  intent.side = protocol::Side::Buy;
+  intent.tif = protocol::Tif::Ioc;
+  intent.price = book->mid();
+  intent.qty = 1;
+  // Not gateway(): a warm-up changes nothing the control plane sees.
+  const EventStamps stamps{0, 0, 0, nowNs};
+  OrderGateway gw(shared_, *orders_, risk_, *books_, clock_, stamps, exit_);
+  ++warmPasses_;
+  if (gw.warm(intent) == risk::RiskResult::Accepted)
+    ++warmAccepted_;
 }
 
 void StrategyWorker::run() noexcept {

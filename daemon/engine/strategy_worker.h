@@ -60,6 +60,11 @@ public:
   // cancel-all waits for a quiet round so unacknowledged orders' acks come first).
   void service(bool busy) noexcept;
 
+  // Order-path warm-ups run so far (OrderGateway::warm), and how many found risk accepting
+  // the sample intent (tests). Pipeline thread only.
+  [[nodiscard]] std::uint64_t warmPasses() const noexcept { return warmPasses_; }
+  [[nodiscard]] std::uint64_t warmAccepted() const noexcept { return warmAccepted_; }
+
   // The running strategy (tests, status). Pipeline thread only.
   [[nodiscard]] const AnyStrategy& strategy() const noexcept { return strategy_; }
 
@@ -76,6 +81,9 @@ private:
   }
   void publishChanged(std::uint64_t nowNs) noexcept;
   void takeParams() noexcept;
+  // Between frames: OrderGateway::warm on an intent of quantity 1 at the mid of the symbol
+  // last updated, so that the next order finds its code and data in cache.
+  void warmOrderPath(std::uint64_t nowNs) noexcept;
   [[nodiscard]] OrderGateway gateway(const EventStamps& stamps) noexcept {
     ordersDirty_ = true; // the event may send or cancel
     return OrderGateway(shared_, *orders_, risk_, *books_, clock_, stamps, exit_);
@@ -100,6 +108,12 @@ private:
   bool killSwitchSeen_ = false;
   bool cancelPending_ = false;
   OrderExit* exit_ = nullptr; // run to completion: the network thread's
+
+  const std::uint64_t warmIntervalNs_; // [engine] warm_interval_us; 0 = never
+  std::uint64_t lastWarmNs_ = 0;
+  std::uint32_t warmSymbol_ = 0; // the symbol of the last book update (0: none yet)
+  std::uint64_t warmPasses_ = 0;
+  std::uint64_t warmAccepted_ = 0;
 
   static constexpr std::uint64_t kPublishPeriodNs = 1'000'000;
   static_assert(kMaxPublishedSymbols <= 64, "dirtySymbols_ has one bit per published symbol");

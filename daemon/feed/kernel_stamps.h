@@ -81,6 +81,9 @@ public:
     e.item = item;
   }
 
+  // Brings the entry the next push() fills into this core's cache (nothing is queued).
+  void prefetchPush() const noexcept { __builtin_prefetch(&entries_[tail_ & mask_], 1, 3); }
+
   // A stamp for `stamp.key` completes every queued item whose last byte is at or before it:
   // the exact one gets its own stamp; an older one that got none (its bytes were merged into
   // a later segment) gets this later stamp, an upper bound. Stamps older than every queued

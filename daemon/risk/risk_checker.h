@@ -58,6 +58,12 @@ public:
                                  std::uint32_t openOrders, std::int64_t midPrice,
                                  std::uint64_t nowNs) noexcept;
 
+  // check()'s verdict without counting it: nothing changes (OrderGateway::warm runs it
+  // between frames so that the checks' code and data are in cache for the next order).
+  [[nodiscard]] RiskResult evaluate(const OrderIntent& intent, std::int64_t position,
+                                    std::int64_t openBuyQty, std::int64_t openSellQty,
+                                    std::uint32_t openOrders, std::int64_t midPrice,
+                                    std::uint64_t nowNs) const noexcept;
   // Records a send for the rate window; `nowNs` on the clock check() is given.
   void onOrderSent(std::uint64_t nowNs) noexcept {
     sendTimes_[sent_ & kRateMask] = nowNs;
@@ -90,11 +96,6 @@ private:
   static constexpr std::uint64_t kRateMask = kMaxOrdersPerSecondLimit - 1;
   static_assert((kMaxOrdersPerSecondLimit & kRateMask) == 0, "the ring wraps with a mask");
   static constexpr std::uint64_t kWindowNs = 1'000'000'000;
-
-  [[nodiscard]] RiskResult evaluate(const OrderIntent& intent, std::int64_t position,
-                                    std::int64_t openBuyQty, std::int64_t openSellQty,
-                                    std::uint32_t openOrders, std::int64_t midPrice,
-                                    std::uint64_t nowNs) const noexcept;
 
   RiskLimits limits_;
   std::array<std::uint64_t, kRiskResultCount> counts_{};

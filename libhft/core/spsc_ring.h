@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "libhft/core/mapped_region.h"
+#include "libhft/core/prefetch.h"
 
 namespace hft::core {
 
@@ -58,6 +59,14 @@ public:
       return true;
     tailCache_ = tail_.load(std::memory_order_acquire);
     return mask_ + 1 - (head - tailCache_) >= n;
+  }
+  // Producer only: brings the slot the next claim() returns into this core's cache, if it is
+  // free by the cached index (no shared load), without claiming it. For a producer that will
+  // write rarely and wants that write not to miss.
+  void prefetchClaim() const noexcept {
+    const std::size_t head = head_.load(std::memory_order_relaxed);
+    if (head - tailCache_ <= mask_)
+      prefetchForWrite(&slots_[head & mask_], sizeof(T));
   }
   void publish() noexcept {
     // release: the claimed slot's contents are visible before the new head.

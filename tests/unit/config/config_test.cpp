@@ -62,6 +62,22 @@ TEST_CASE("config: [engine] layout chooses run to completion or the pipeline") {
   CHECK(plan.needsRestart[0] == "engine.layout");
 }
 
+TEST_CASE("config: [engine] warm_interval_us keeps the order path warm, 0 turns it off") {
+  CHECK(HftdConfig{}.engine.warmIntervalUs == 100);
+  CHECK(parseConfig("[engine]\nwarm_interval_us = 250\n", "test.toml").engine.warmIntervalUs ==
+        250);
+  CHECK(parseConfig("[engine]\nwarm_interval_us = 0\n", "test.toml").engine.warmIntervalUs == 0);
+  const std::string e = errorOf("[engine]\nwarm_interval_us = 2000000\n");
+  CHECK(contains(e, "test.toml:2:"));
+  CHECK(contains(e, "out of range 0..1000000"));
+  CHECK(contains(errorOf("[engine]\nwarm_interval_us = -1\n"), "out of range"));
+  HftdConfig other;
+  other.engine.warmIntervalUs = 0;
+  const auto plan = planReload(HftdConfig{}, other);
+  REQUIRE(plan.needsRestart.size() == 1);
+  CHECK(plan.needsRestart[0] == "engine.warm_interval_us");
+}
+
 TEST_CASE("config: an unknown key is refused with file, line, column and key") {
   const std::string e = errorOf("[cpu]\nnetwork_core = 1\nnetwrk_core = 2\n");
   CHECK(contains(e, "test.toml:3:1"));

@@ -487,3 +487,91 @@ TEST_CASE("Order exit: an order the socket cannot take waits in the ring, and th
   CHECK(w.exit.ordersSent() == sent);
   CHECK(w.p.shared.strategy.outboundDrops.load() == 0);
 }
+
+TEST_CASE("Order gateway: warm() runs the order path and leaves no trace") {
+  WiredPipeline w;
+  risk::OrderIntent intent;
+  intent.symbolId = kSym;
+  intent.side = Side::Buy;
+  intent.price = w.p.books.find(kSym)->mid();
+  intent.qty = 1;
+  OrderGateway gw = w.p.gateway();
+  CHECK(gw.warm(intent) == risk::RiskResult::Accepted);
+  // The verdict is risk's own: the same intent beyond max_order_qty is refused, uncounted.
+  risk::OrderIntent big = intent;
+  big.qty = 21;
+  CHECK(gw.warm(big) == risk::RiskResult::MaxOrderQty);
+  w.p.risk.setKillSwitch(true);
+  CHECK(gw.warm(intent) == risk::RiskResult::KillSwitch);
+  w.p.risk.setKillSwitch(false);
+  for (std::size_t r = 0; r < risk::kRiskResultCount; ++r)
+    CHECK(w.p.risk.count(static_cast<risk::RiskResult>(r)) == 0);
+  CHECK(w.p.risk.ordersSent() == 0);
+  CHECK(w.p.orders.openOrders() == 0);
+  CHECK(w.p.orders.counters().sent == 0);
+  CHECK(w.p.orders.openQty(kSym, Side::Buy) == 0);
+  CHECK(w.exit.ordersSent() == 0);
+  CHECK(w.p.shared.orders.size() == 0);
+  CHECK(w.p.shared.journal.size() == 0);
+  CHECK(w.p.shared.latency.size() == 0);
+  CHECK(w.p.shared.netLog.size() == 0);
+  CHECK(w.p.shared.strategyLog.size() == 0);
+
+  // Nothing reached the wire and no id was taken: the first real order is seq 2, id 1.
+  const std::uint64_t id = gw.send(intent);
+  CHECK(id == 1);
+  const auto order = w.read<protocol::NewOrder>();
+  CHECK(order.header.seq == 2);
+  CHECK(order.clOrdId == 1);
+  CHECK(w.exit.ordersSent() == 1);
+}
+
+TEST_CASE("Order gateway: in the pipeline, warm() queues nothing") {
+  Pipeline p;
+  risk::OrderIntent intent;
+  intent.symbolId = kSym;
+  intent.side = Side::Sell;
+  intent.price = p.books.find(kSym)->mid();
+  intent.qty = 1;
+  OrderGateway gw = p.gateway();
+  CHECK(gw.warm(intent) == risk::RiskResult::Accepted);
+  CHECK(p.shared.orders.size() == 0);
+  CHECK(p.orders.openOrders() == 0);
+  CHECK(p.risk.count(risk::RiskResult::Accepted) == 0);
+}
+
+TEST_CASE("Strategy worker: quiet rounds warm the order path at [engine] warm_interval_us") {
+  const protocol::MdEntry e[2] = {{999'900, 40, 0, 0, 0}, {1'000'100, 40, 1, 0, 0}};
+  std::vector<std::byte> bytes(protocol::marketDataSize(2));
+  REQUIRE(protocol::encodeMarketData(bytes.data(), 1, 77, kSym, e) == bytes.size());
+  const protocol::FrameView frame{bytes.data(), static_cast<std::uint16_t>(bytes.size()),
+                                  static_cast<std::uint16_t>(protocol::MsgType::MarketData)};
+  config::HftdConfig c;
+  c.engine.warmIntervalUs = 1;
+  engine::SharedState shared({}, 1024);
+  engine::StrategyWorker w(shared, c);
+  w.service(false);
+  CHECK(w.warmPasses() == 0); // no book yet, and not trading: nothing to warm
+  shared.tradingEnabled.store(true);
+  w.onMarketData(frame, 1, 2);
+  for (int i = 0; i < 1'000'000 && w.warmPasses() < 3; ++i)
+    w.service(false);
+  CHECK(w.warmPasses() >= 3);
+  CHECK(w.warmAccepted() == w.warmPasses());
+  // A busy round never warms: the next frame may be waiting.
+  const std::uint64_t passes = w.warmPasses();
+  for (int i = 0; i < 1000; ++i)
+    w.service(true);
+  CHECK(w.warmPasses() == passes);
+  CHECK(shared.orders.size() == 0);
+  CHECK(shared.strategy.riskRejects.load() == 0);
+
+  c.engine.warmIntervalUs = 0; // off
+  engine::SharedState shared2({}, 1024);
+  engine::StrategyWorker off(shared2, c);
+  shared2.tradingEnabled.store(true);
+  off.onMarketData(frame, 1, 2);
+  for (int i = 0; i < 10'000; ++i)
+    off.service(false);
+  CHECK(off.warmPasses() == 0);
+}
