@@ -9,9 +9,13 @@
 #
 #   scripts/bench.sh [--duration S] [--tick-rate MS] [--cores N,M] [--poll-mode busy|yield]
 #                    [--layout run_to_completion|pipeline] [--exchange-core N]
-#                    [--build DIR] [--out DIR]
+#                    [--build DIR] [--out DIR] [--eager] [--warm-us N]
 #                    [--null [--rounds N] [--null-symbol ID] [--null-every N]
 #                     [--null-poll busy|yield|epoll]]
+# --eager makes hftd's momentum strategy answer nearly every frame, as the null engine does
+# (lookback 2, threshold 1 tick, no cooldown, quantity 1, limits out of the way): pair it with
+# --null-symbol 0 for two engines that send about as many orders. --warm-us sets hftd's
+# [engine] warm_interval_us (0 = no warming of the order path between frames).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,8 +32,10 @@ null_symbol=1
 null_every=1
 null_poll=""
 layout=run_to_completion
+eager=0
+warm_us=""
 xsim_pin=()
-usage() { sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
   --duration) duration=$2; shift 2 ;;
@@ -40,6 +46,8 @@ while [ $# -gt 0 ]; do
   --exchange-core) xsim_pin=(taskset -c "$2"); shift 2 ;;
   --build) build=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
+  --eager) eager=1; shift ;;
+  --warm-us) warm_us=$2; shift 2 ;;
   --null) null=1; shift ;;
   --rounds) rounds=$2; shift 2 ;;
   --null-symbol) null_symbol=$2; shift 2 ;;
@@ -83,6 +91,21 @@ esac
 hftd_config=$out/hftd.toml
 sed 's/^layout = "run_to_completion"/layout = "'"$layout"'"/' "$root/conf/hftd.toml" >"$hftd_config"
 grep -q "^layout = \"$layout\"" "$hftd_config" || { echo "bench: conf/hftd.toml has no [engine] layout line" >&2; exit 2; }
+if [ -n "$warm_us" ]; then
+  [[ $warm_us =~ ^[0-9]+$ ]] || { echo "bench: --warm-us wants microseconds (0 = off)" >&2; exit 2; }
+  grep -q "^warm_interval_us = " "$hftd_config" || { echo "bench: conf/hftd.toml has no warm_interval_us line" >&2; exit 2; }
+  sed -i "s/^warm_interval_us = [0-9]*/warm_interval_us = $warm_us/" "$hftd_config"
+fi
+if [ "$eager" = 1 ]; then
+  # key=value pairs of conf/hftd.toml set for --eager; max_position is in [risk] and [strategy].
+  eager_keys=(lookback=2 threshold_ticks=1 cooldown_ms=0 order_qty=1 max_position=1000000000
+    max_open_orders=4096 max_orders_per_second=65536)
+  for kv in "${eager_keys[@]}"; do
+    key=${kv%%=*}
+    grep -q "^$key = " "$hftd_config" || { echo "bench: conf/hftd.toml has no '$key' line for --eager" >&2; exit 2; }
+    sed -i "s/^$key = [^#]*/$key = ${kv#*=}   /" "$hftd_config"
+  done
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -102,7 +125,10 @@ echo "== machine"
 echo "cpu:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "cores:  $(nproc) online, allowed ${allowed[*]}; kernel $(uname -r)"
 echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "engine: layout $layout, network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s"
+echo "engine: layout $layout, network core $net, strategy core $strat, poll mode $poll; tick every ${tick_rate} ms for ${duration} s; $(grep -m1 '^warm_interval_us' "$hftd_config" | cut -d'#' -f1 | sed 's/ *$//')"
+if [ "$eager" = 1 ]; then
+  echo "eager:  hftd's strategy answers nearly every frame: ${eager_keys[*]}"
+fi
 if [ "$null" = 1 ]; then
   echo "null:   core $net, poll mode $null_poll, symbol $null_symbol (0 = all), every $null_every; $rounds rounds of hftd, null engine, sockperf"
 fi
