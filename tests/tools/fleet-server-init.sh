@@ -41,6 +41,15 @@ touch "$root/dev/console" "$root/var/log/sshd-fleet.log"
 echo "$name" >"$root/etc/hostname"
 hostname "$name"
 ip link set lo up
+# The test moves a veth end into this namespace and gives it $address after this process has
+# started; sshd can bind only once the address is there, and would exit otherwise (and this
+# server with it). Wait for that event, bounded.
+has_address() { ip -o -4 addr show | grep -qF " $address/"; }
+for _ in $(seq 1200); do
+  has_address && break
+  sleep 0.05
+done
+has_address || { echo "fleet-server-init: $address was never assigned here" >&2; exit 1; }
 throwaway_enter
 
 # PID 1 reaps what the sessions leave behind; sshd runs as its child.

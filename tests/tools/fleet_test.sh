@@ -60,6 +60,9 @@ teardown() {
     for i in "${!server_pids[@]}"; do
       echo "---- sshd log of server $i ----"
       tail -n 20 "/proc/${server_pids[i]}/root/var/log/sshd-fleet.log" 2>/dev/null
+      echo "---- init log of server $i (pid ${server_pids[i]}) ----"
+      tail -n 20 "$work/server$i/init.log" 2>/dev/null
+      ps -o pid,ppid,stat,cmd --ppid "${launchers[i]}" 2>/dev/null
     done
   fi
   # SIGKILL to each server's PID 1 ends everything in its pid namespace.
@@ -125,14 +128,21 @@ for i in 1 2; do
   unshare --pid --mount --net --uts --ipc --fork --kill-child --propagation private -- \
     "$here/fleet-server-init.sh" "$st" "engine-$i" "198.18.$i.2" >"$st/init.log" 2>&1 &
   launchers[i]=$!
-  # The server's PID 1: unshare's child, once it runs.
-  for _ in $(seq 100); do
+  # The server's PID 1: unshare's child, once it runs the init script. unshare forks it only
+  # after the kernel has made the new namespaces, and a network namespace can take seconds
+  # while the kernel is still tearing down an earlier test's: an event with a generous bound.
+  child=''
+  deadline=$((SECONDS + 60))
+  while :; do
     child=$(cat "/proc/${launchers[i]}/task/${launchers[i]}/children" 2>/dev/null || true)
-    [[ -n $child ]] && break
+    child=${child%% *}
+    [[ -n $child ]] && grep -qF fleet-server-init "/proc/$child/cmdline" 2>/dev/null &&
+      [[ $(readlink "/proc/$child/ns/net") != "$(readlink /proc/self/ns/net)" ]] && break
+    kill -0 "${launchers[i]}" 2>/dev/null || { cat "$st/init.log"; fail "server $i exited at start"; exit 1; }
+    ((SECONDS < deadline)) || { cat "$st/init.log"; fail "server $i did not start within 60 s"; exit 1; }
     sleep 0.05
   done
-  [[ -n ${child:-} ]] || { cat "$st/init.log"; fail "server $i did not start"; exit 1; }
-  server_pids[i]=${child%% *}
+  server_pids[i]=$child
   pidns[i]=$(readlink "/proc/${server_pids[i]}/ns/pid")
   # The link: hftflcI in the controller's namespace, hftflsI in the server's.
   ip link add "hftflc$i" type veth peer name "hftfls$i"
