@@ -18,10 +18,15 @@ void OrderExit::log(LogEvent::Kind kind, std::uint64_t a, std::uint64_t b, std::
     bump(shared_.net.logDrops);
 }
 
-OrderExit::Write OrderExit::write(const OrderCommand& cmd) noexcept {
+OrderExit::Write OrderExit::write(const OrderCommand& cmd) noexcept { return pass(cmd, false); }
+
+void OrderExit::warm(const OrderCommand& cmd) noexcept { (void)pass(cmd, true); }
+
+OrderExit::Write OrderExit::pass(const OrderCommand& cmd, bool warm) noexcept {
   if (session_.state() != feed::SessionState::LoggedOn) {
     // Not connected: the strategy has been told (Disconnected) and forgets open orders.
-    bump(shared_.net.unsentOrders);
+    if (!warm)
+      bump(shared_.net.unsentOrders);
     return Write::NotConnected;
   }
   alignas(8) std::byte bytes[kOrderFrameBytes];
@@ -29,6 +34,14 @@ OrderExit::Write OrderExit::write(const OrderCommand& cmd) noexcept {
   if (length == 0)
     return Write::NoFrame;
   const std::uint64_t sendNs = clock_.nowRealtimeNs(); // the header's timestamp
+  if (warm) {
+    // Stop before the write; bring in what the steps after it will fill.
+    shared_.journal.prefetchClaim();
+    shared_.netLog.prefetchClaim();
+    if (session_.kernelTxStamps())
+      txPending_.prefetchPush();
+    return Write::NoFrame;
+  }
   if (!session_.send(bytes, length, sendNs))
     return Write::SocketFull;
   const std::uint64_t sentNs = clock_.nowRealtimeNs(); // after send(): written to the socket
@@ -57,15 +70,6 @@ OrderExit::Write OrderExit::write(const OrderCommand& cmd) noexcept {
   log(LogEvent::Kind::OrderSent, cmd.clOrdId, cmd.symbolId, cmd.price,
       (static_cast<std::uint64_t>(cmd.side) << 32) | cmd.qty);
   return Write::Sent;
-}
-
-void OrderExit::warm(const OrderCommand& cmd) noexcept {
-  // Into a member: the compiler may not drop an encoding whose result stays visible.
-  (void)encodeOrder(cmd, warmFrame_);
-  shared_.journal.prefetchClaim();
-  shared_.netLog.prefetchClaim();
-  if (session_.kernelTxStamps())
-    txPending_.prefetchPush();
 }
 
 bool OrderExit::drainQueued() noexcept {

@@ -68,9 +68,9 @@ public:
 
   // Encodes and writes one command (network thread).
   [[nodiscard]] Write write(const OrderCommand& cmd) noexcept;
-  // write()'s user-space work for `cmd` without its effects: the frame is encoded into a
-  // scratch buffer and the ring slots and queue entry the next order fills are brought into
-  // cache; nothing is sent, journaled, logged or counted (OrderGateway::warm).
+  // write()'s own code for `cmd`, stopped before the send(): the frame is encoded, and the
+  // ring slots and queue entry the next order fills are brought into cache; nothing is sent,
+  // journaled, logged or counted (OrderGateway::warm).
   void warm(const OrderCommand& cmd) noexcept;
   // Writes what waits in the orders ring, oldest first, until it is empty or the socket is
   // full. Returns true if it took any command.
@@ -100,6 +100,9 @@ public:
   void resetCounters() noexcept { ordersSent_ = cancelsSent_ = txStampsMissing_ = 0; }
 
 private:
+  // write() and warm(), one body: `warm` stops before the first effect. Not inlined into
+  // either, so that both run the same instructions.
+  [[gnu::noinline]] Write pass(const OrderCommand& cmd, bool warm) noexcept;
   [[nodiscard]] std::uint64_t kernelRxFor(std::uint64_t rxNs) const noexcept;
   void publishLatency(const LatencyRecord& record) noexcept;
   void log(LogEvent::Kind kind, std::uint64_t a = 0, std::uint64_t b = 0, std::int64_t c = 0,
@@ -127,7 +130,6 @@ private:
   std::uint32_t lastReadAtBytes_ = 0; // txStreamBytes() at the last read of the error queue
   std::uint64_t lastStampReadNs_ = 0;
   std::uint64_t lastNewBytesNs_ = 0; // when the error queue was first read for the latest bytes
-  alignas(64) std::byte warmFrame_[kOrderFrameBytes]{}; // warm()'s encoding, never sent
 };
 
 } // namespace hft::engine

@@ -36,90 +36,20 @@ public:
         stamps_(stamps), exit_(exit) {}
 
   [[nodiscard]] std::uint64_t send(const risk::OrderIntent& intent) noexcept {
-    if (!shared_.tradingEnabled.load(std::memory_order_acquire))
-      return 0; // not trading (session starting or stopping): nothing leaves
-    const book::OrderBook* book = books_.find(intent.symbolId);
-    const std::int64_t mid = book ? book->mid() : 0;
-    const std::int64_t position = orders_.positions().position(intent.symbolId);
-    const auto verdict =
-        risk_.check(intent, position, orders_.openQty(intent.symbolId, protocol::Side::Buy),
-                    orders_.openQty(intent.symbolId, protocol::Side::Sell), orders_.openOrders(),
-                    mid, stamps_.nowNs);
-    if (verdict != risk::RiskResult::Accepted) {
-      bump(shared_.strategy.riskRejects);
-      log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), intent.symbolId);
-      return 0;
-    }
-    if (shared_.journalRingLow.load(std::memory_order_relaxed) ||
-        shared_.recordsHalted.load(std::memory_order_relaxed)) {
-      // The journal must stay complete: no order whose reports it might not be able to keep.
-      bump(shared_.strategy.ordersHeld);
-      return 0;
-    }
-    // Written here unless commands wait in the ring (they go first: the wire keeps the order).
-    const bool direct = exit_ != nullptr && shared_.orders.size() == 0;
-    OrderCommand* queued = direct ? nullptr : shared_.orders.claim();
-    if (!direct && !queued) {
-      bump(shared_.strategy.outboundDrops);
-      return 0;
-    }
-    const std::uint64_t clOrdId = orders_.nextClOrdId();
-    if (!orders_.onOrderSent(clOrdId, intent, stamps_.nowNs))
-      return 0; // no free slot (the claimed ring slot is simply not published)
-    risk_.onOrderSent(stamps_.nowNs);
-    const std::uint64_t decidedStamp = core::stamp();
-    // An order no frame led to (a timer, a report) has no wire stages: they read as 0.
-    const std::uint64_t bookNs =
-        clock_.realtimeNs(stamps_.bookStamp ? stamps_.bookStamp : decidedStamp);
-    const OrderCommand cmd{OrderCommand::Kind::NewOrder,
-                           clOrdId,
-                           intent.symbolId,
-                           intent.side,
-                           intent.tif,
-                           intent.price,
-                           intent.qty,
-                           intent.mdTimestamp,
-                           stamps_.rxNs ? stamps_.rxNs : bookNs,
-                           stamps_.decodedNs ? stamps_.decodedNs : bookNs,
-                           bookNs,
-                           clock_.realtimeNs(decidedStamp)};
-    leave(cmd, queued);
-    return clOrdId;
+    return submit(intent, false);
   }
 
-  // send()'s path for `intent` without its effects: risk's verdict is computed but not
-  // counted, no cl_ord_id is taken, nothing is recorded, sent, queued or logged. Orders are
-  // rare (tens of milliseconds apart with the default strategy) and the busy loop's system
-  // calls evict their code and data in between, so the order of a frame that trades found
-  // them cold: StrategyWorker::service calls this between frames ([engine] warm_interval_us).
-  // Returns the verdict (the caller keeps it, so that none of this is optimised away).
+  // send()'s own code for `intent`, run to just before each effect and stopped there: risk's
+  // verdict is computed but not counted, no cl_ord_id is taken, nothing is recorded, sent,
+  // queued or logged; what the effects would write is prefetched instead. Orders are rare
+  // (tens of milliseconds apart with the default strategy) and the busy loop's system calls
+  // evict their code and data in between, so the frame that trades found them cold:
+  // StrategyWorker::service calls this between frames ([engine] warm_interval_us). The same
+  // instructions as a real order (submit() is not inlined into either caller), so the
+  // instruction cache and the branch predictor are warmed too. Returns the verdict.
   [[nodiscard]] risk::RiskResult warm(const risk::OrderIntent& intent) noexcept {
-    const book::OrderBook* book = books_.find(intent.symbolId);
-    const std::int64_t mid = book ? book->mid() : 0;
-    const std::int64_t position = orders_.positions().position(intent.symbolId);
-    const auto verdict =
-        risk_.evaluate(intent, position, orders_.openQty(intent.symbolId, protocol::Side::Buy),
-                       orders_.openQty(intent.symbolId, protocol::Side::Sell), orders_.openOrders(),
-                       mid, stamps_.nowNs);
-    orders_.prefetchNextOrder(intent.symbolId);
-    if (exit_ == nullptr) {
-      shared_.orders.prefetchClaim(); // the pipeline: the ring the order would go through
-      return verdict;
-    }
-    const OrderCommand cmd{OrderCommand::Kind::NewOrder,
-                           0,
-                           intent.symbolId,
-                           intent.side,
-                           intent.tif,
-                           intent.price,
-                           intent.qty,
-                           intent.mdTimestamp,
-                           0,
-                           0,
-                           0,
-                           0};
-    exit_->warm(cmd);
-    return verdict;
+    (void)submit(intent, true);
+    return warmVerdict_;
   }
 
   // No risk limit applies to a cancel: each bounds exposure, and a cancel only lowers it (the
@@ -148,6 +78,80 @@ public:
   }
 
 private:
+  // One body for send() and warm(); `warm` skips every effect (see warm()). Out of line: the
+  // two callers then run the very same instructions.
+  [[gnu::noinline]] std::uint64_t submit(const risk::OrderIntent& intent, bool warm) noexcept {
+    if (!shared_.tradingEnabled.load(std::memory_order_acquire))
+      return 0; // not trading (session starting or stopping): nothing leaves
+    const book::OrderBook* book = books_.find(intent.symbolId);
+    const std::int64_t mid = book ? book->mid() : 0;
+    const std::int64_t position = orders_.positions().position(intent.symbolId);
+    const auto verdict =
+        risk_.evaluate(intent, position, orders_.openQty(intent.symbolId, protocol::Side::Buy),
+                       orders_.openQty(intent.symbolId, protocol::Side::Sell), orders_.openOrders(),
+                       mid, stamps_.nowNs);
+    warmVerdict_ = verdict;
+    if (!warm)
+      risk_.countVerdict(verdict);
+    if (verdict != risk::RiskResult::Accepted) {
+      if (warm)
+        return 0;
+      bump(shared_.strategy.riskRejects);
+      log(LogEvent::Kind::RiskReject, static_cast<std::uint64_t>(verdict), intent.symbolId);
+      return 0;
+    }
+    if (shared_.journalRingLow.load(std::memory_order_relaxed) ||
+        shared_.recordsHalted.load(std::memory_order_relaxed)) {
+      // The journal must stay complete: no order whose reports it might not be able to keep.
+      if (!warm)
+        bump(shared_.strategy.ordersHeld);
+      return 0;
+    }
+    // Written here unless commands wait in the ring (they go first: the wire keeps the order).
+    const bool direct = exit_ != nullptr && shared_.orders.size() == 0;
+    OrderCommand* queued = nullptr;
+    if (!direct) {
+      if (warm) {
+        shared_.orders.prefetchClaim();
+      } else if ((queued = shared_.orders.claim()) == nullptr) {
+        bump(shared_.strategy.outboundDrops);
+        return 0;
+      }
+    }
+    std::uint64_t clOrdId = 0;
+    if (warm) {
+      orders_.prefetchNextOrder(intent.symbolId);
+    } else {
+      clOrdId = orders_.nextClOrdId();
+      if (!orders_.onOrderSent(clOrdId, intent, stamps_.nowNs))
+        return 0; // no free slot (the claimed ring slot is simply not published)
+      risk_.onOrderSent(stamps_.nowNs);
+    }
+    const std::uint64_t decidedStamp = core::stamp();
+    // An order no frame led to (a timer, a report) has no wire stages: they read as 0.
+    const std::uint64_t bookNs =
+        clock_.realtimeNs(stamps_.bookStamp ? stamps_.bookStamp : decidedStamp);
+    const OrderCommand cmd{OrderCommand::Kind::NewOrder,
+                           clOrdId,
+                           intent.symbolId,
+                           intent.side,
+                           intent.tif,
+                           intent.price,
+                           intent.qty,
+                           intent.mdTimestamp,
+                           stamps_.rxNs ? stamps_.rxNs : bookNs,
+                           stamps_.decodedNs ? stamps_.decodedNs : bookNs,
+                           bookNs,
+                           clock_.realtimeNs(decidedStamp)};
+    if (warm) {
+      if (direct)
+        exit_->warm(cmd);
+      return 0;
+    }
+    leave(cmd, queued);
+    return clOrdId;
+  }
+
   // `queued`: the ring slot claimed for it, or null to write it now.
   void leave(const OrderCommand& cmd, OrderCommand* queued) noexcept {
     if (queued == nullptr) {
@@ -177,6 +181,7 @@ private:
   const core::RealtimeAnchor& clock_;
   const EventStamps& stamps_;
   OrderExit* exit_; // run to completion: where orders are written; null: the ring
+  risk::RiskResult warmVerdict_ = risk::RiskResult::Accepted; // the last submit()'s
 };
 
 static_assert(strategy::OrderGateway<OrderGateway>);

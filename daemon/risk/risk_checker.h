@@ -64,6 +64,8 @@ public:
                                     std::int64_t openBuyQty, std::int64_t openSellQty,
                                     std::uint32_t openOrders, std::int64_t midPrice,
                                     std::uint64_t nowNs) const noexcept;
+  // Counts a verdict evaluate() gave, as check() does.
+  void countVerdict(RiskResult result) noexcept { ++counts_[static_cast<std::size_t>(result)]; }
   // Records a send for the rate window; `nowNs` on the clock check() is given.
   void onOrderSent(std::uint64_t nowNs) noexcept {
     sendTimes_[sent_ & kRateMask] = nowNs;
